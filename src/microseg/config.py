@@ -1,0 +1,69 @@
+"""Configuration as data: dataclasses built from YAML/dicts with unknown keys rejected."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from microseg.errors import ConfigError, InputError
+
+C = TypeVar("C")
+
+
+def from_dict(cls: type[C], data: dict[str, Any] | None, where: str = "") -> C:
+    """Build dataclass ``cls`` from ``data``, recursing into nested dataclass fields.
+
+    Unknown keys raise :class:`ConfigError` naming the key and the allowed ones.
+    """
+    data = dict(data or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where or cls.__name__}: unknown key(s) {unknown}; allowed: {sorted(fields)}"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _convert(hints[name], value, f"{where or cls.__name__}.{name}")
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        if len(inner) == 1:
+            return _convert(inner[0], value, where)
+        return value
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return from_dict(hint, value, where)
+    if origin is list and isinstance(value, list):
+        (item,) = typing.get_args(hint) or (Any,)
+        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Dataclass → plain dict (YAML/JSON serialisable when the fields are)."""
+    return dataclasses.asdict(obj)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing or malformed file raises :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "configuration file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "a configuration file must hold a mapping of keys to values")
+    return data

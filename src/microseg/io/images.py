@@ -1,0 +1,138 @@
+"""Read and write single images and label images: TIFF, PNG/JPG and NumPy ``.npy``.
+
+Channel handling for PNG/JPG (documented rule): grey stays ``(Y, X)``; RGB becomes ``(Y, X, 3)``;
+RGBA drops the alpha channel when it is constant (the usual case for microscopy exports) and keeps
+``(Y, X, 4)`` otherwise; palette images are expanded to RGB. TIFF data is returned as stored
+(``(Y, X)``, ``(Z, Y, X)``, ``(Y, X, C)`` …), with every page of a multi-page file stacked.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from microseg.errors import InputError
+from microseg.io.atomic import atomic_path
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = TIFF_SUFFIXES + PIL_SUFFIXES + (".npy",)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file into a numpy array (axes as stored; see the module docstring).
+
+    Raises :class:`InputError` naming the file when it is missing, of an unknown type, corrupt,
+    or holds no pixels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TIFF_SUFFIXES:
+            import tifffile
+
+            array = tifffile.imread(path)
+        elif suffix in PIL_SUFFIXES:
+            array = _read_pil(path)
+        elif suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        else:
+            raise InputError(path, f"unsupported file type {suffix!r}; use one of {IMAGE_SUFFIXES}")
+    except InputError:
+        raise
+    except Exception as exc:  # corrupt or truncated files raise many different library errors
+        raise InputError(path, f"cannot read image ({type(exc).__name__}: {exc})") from None
+    array = np.asarray(array)
+    if array.size == 0:
+        raise InputError(path, "image is empty (no pixels)")
+    return array
+
+
+def _read_pil(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        elif image.mode in ("LA", "PA"):
+            image = image.convert("RGBA")
+        array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 4 and np.all(array[..., 3] == array[0, 0, 3]):
+        array = array[..., :3]
+    return array
+
+
+def as_labels(array: np.ndarray, path: str | Path | None = None) -> np.ndarray:
+    """Check that ``array`` is a label image (integers ≥ 0, 0 = background) and return it as an
+    unsigned integer array (uint16 when the largest id fits, else uint32).
+
+    Float arrays holding only whole numbers are accepted; fractional or negative values raise
+    :class:`InputError` naming ``path``.
+    """
+    array = np.asarray(array)
+    if array.dtype == bool:
+        return array.astype(np.uint16)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise InputError(path, f"labels must be whole numbers, got fractional {array.dtype} values")
+    elif array.dtype.kind not in "iu":
+        raise InputError(path, f"labels must be integers, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise InputError(path, f"labels must be ≥ 0, found {array.min()}")
+    largest = int(array.max()) if array.size else 0
+    if largest > np.iinfo(np.uint32).max:
+        raise InputError(path, f"label id {largest} does not fit in uint32")
+    dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
+    return array.astype(dtype, copy=False)
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """Read a label image (uint16/uint32, 0 = background); bad values raise :class:`InputError`."""
+    return as_labels(read_image(path), path)
+
+
+def check_same_shape(image: np.ndarray, labels: np.ndarray, path: str | Path | None,
+                     channel_axis: int | None = None) -> None:
+    """Raise :class:`InputError` when ``labels`` does not cover the spatial shape of ``image``."""
+    spatial = image.shape if channel_axis is None else tuple(
+        s for i, s in enumerate(image.shape) if i != channel_axis % image.ndim)
+    if tuple(labels.shape) != tuple(spatial):
+        raise InputError(path, f"label shape {labels.shape} does not match image shape {spatial}")
+
+
+def write_labels(path: str | Path, labels: np.ndarray, compression: str | None = "zlib") -> Path:
+    """Write a label image as TIFF: uint16, or uint32 when ids exceed 65535. Atomic."""
+    import tifffile
+
+    labels = as_labels(labels, path)
+    with atomic_path(path) as tmp:
+        tifffile.imwrite(tmp, labels, compression=compression)
+    return Path(path)
+
+
+def write_image(path: str | Path, image: np.ndarray, compression: str | None = "zlib") -> Path:
+    """Write an image as TIFF (any dtype/axes), PNG/JPG (uint8/uint16 grey or RGB) or ``.npy``.
+    Atomic."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with atomic_path(path) as tmp:
+        if suffix in TIFF_SUFFIXES:
+            import tifffile
+
+            tifffile.imwrite(tmp, np.asarray(image), compression=compression)
+        elif suffix in PIL_SUFFIXES:
+            from PIL import Image
+
+            Image.fromarray(np.asarray(image)).save(tmp, format=_pil_format(suffix))
+        elif suffix == ".npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.asarray(image))
+        else:
+            raise InputError(path, f"unsupported file type {suffix!r}; use one of {IMAGE_SUFFIXES}")
+    return path
+
+
+def _pil_format(suffix: str) -> str:
+    return {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]

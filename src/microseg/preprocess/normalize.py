@@ -1,0 +1,41 @@
+"""Intensity normalisation of images before a network sees them."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8,
+                         axis: tuple[int, ...] | None = None, clip: bool = False,
+                         eps: float = 1e-6) -> np.ndarray:
+    """Map the ``low``/``high`` percentiles of ``image`` to 0 and 1 (float32).
+
+    ``axis`` selects the axes the percentiles are taken over (``None``: the whole array; for a
+    ``(C, Y, X)`` image pass ``(1, 2)`` to normalise each channel on its own). A constant image maps
+    to zeros instead of dividing by zero.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    lo, hi = np.percentile(image, [low, high], axis=axis, keepdims=axis is not None)
+    out = (image - lo) / np.maximum(hi - lo, eps)
+    return np.clip(out, 0.0, 1.0) if clip else out.astype(np.float32, copy=False)
+
+
+def normalize_minmax(image: np.ndarray, minimum: float | None = None,
+                     maximum: float | None = None, eps: float = 1e-6) -> np.ndarray:
+    """Map ``[minimum, maximum]`` to ``[0, 1]`` (float32).
+
+    With both ``None`` the image's own extremes are used; pass a sequence's global extremes for the
+    per-sequence min/max normalisation of XB-Net (004_a42a17ce25b44d71.txt).
+    """
+    image = np.asarray(image, dtype=np.float32)
+    lo = float(image.min()) if minimum is None else float(minimum)
+    hi = float(image.max()) if maximum is None else float(maximum)
+    return (image - lo) / max(hi - lo, eps)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """RGB(A) ``(Y, X, 3|4)`` → grey ``(Y, X)`` by luminance weights; grey input is returned as is."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        rgb = image[..., :3].astype(np.float32)
+        return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return image
