@@ -1,9 +1,13 @@
-"""Read and write single images and label images: TIFF, PNG/JPG and NumPy ``.npy``.
+"""Read and write single images and label images: TIFF, PNG/JPG, NumPy ``.npy`` (and OME-Zarr).
 
 Channel handling for PNG/JPG (documented rule): grey stays ``(Y, X)``; RGB becomes ``(Y, X, 3)``;
 RGBA drops the alpha channel when it is constant (the usual case for microscopy exports) and keeps
 ``(Y, X, 4)`` otherwise; palette images are expanded to RGB. TIFF data is returned as stored
-(``(Y, X)``, ``(Z, Y, X)``, ``(Y, X, C)`` …), with every page of a multi-page file stacked.
+(``(Y, X)``, ``(Z, Y, X)``, ``(Y, X, C)`` …), with every page of a multi-page file stacked: a file
+whose pages form one series (ImageJ, OME, shaped) is read as that series; a file written page
+by page (one series per page) is stacked along a new first axis when all pages share shape and
+dtype, and otherwise only its first series is read. A ``.zarr`` folder is read as OME-Zarr (full
+resolution, axes as stored; see :mod:`microseg.io.omezarr`).
 """
 from __future__ import annotations
 
@@ -26,14 +30,16 @@ def read_image(path: str | Path) -> np.ndarray:
     or holds no pixels.
     """
     path = Path(path)
+    if path.suffix.lower() == ".zarr" and path.is_dir():
+        from microseg.io.omezarr import read_ome_zarr
+
+        return read_ome_zarr(path)
     if not path.is_file():
         raise InputError(path, "file not found")
     suffix = path.suffix.lower()
     try:
         if suffix in TIFF_SUFFIXES:
-            import tifffile
-
-            array = tifffile.imread(path)
+            array = _read_tiff(path)
         elif suffix in PIL_SUFFIXES:
             array = _read_pil(path)
         elif suffix == ".npy":
@@ -48,6 +54,20 @@ def read_image(path: str | Path) -> np.ndarray:
     if array.size == 0:
         raise InputError(path, "image is empty (no pixels)")
     return array
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series
+        if not series:
+            raise InputError(path, "TIFF holds no image data")
+        first = series[0]
+        if len(series) > 1 and all(s.shape == first.shape and s.dtype == first.dtype
+                                   for s in series):
+            return np.stack([s.asarray() for s in series])
+        return first.asarray()
 
 
 def _read_pil(path: Path) -> np.ndarray:
@@ -76,7 +96,8 @@ def as_labels(array: np.ndarray, path: str | Path | None = None) -> np.ndarray:
         return array.astype(np.uint16)
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise InputError(path, f"labels must be whole numbers, got fractional {array.dtype} values")
+            raise InputError(path, f"labels must be whole numbers, got fractional "
+                                   f"{array.dtype} values")
     elif array.dtype.kind not in "iu":
         raise InputError(path, f"labels must be integers, got dtype {array.dtype}")
     if array.size and array.min() < 0:
@@ -108,30 +129,38 @@ def write_labels(path: str | Path, labels: np.ndarray, compression: str | None =
 
     labels = as_labels(labels, path)
     with atomic_path(path) as tmp:
-        tifffile.imwrite(tmp, labels, compression=compression)
+        tifffile.imwrite(tmp, labels, compression=compression, photometric="minisblack")
     return Path(path)
 
 
 def write_image(path: str | Path, image: np.ndarray, compression: str | None = "zlib") -> Path:
-    """Write an image as TIFF (any dtype/axes), PNG/JPG (uint8/uint16 grey or RGB) or ``.npy``.
-    Atomic."""
+    """Write an image as TIFF (any dtype/axes; ``(Y, X, 3|4)`` uint8/uint16 tagged RGB, everything
+    else grey pages), PNG/JPG (uint8/uint16 grey or RGB) or ``.npy``. Atomic."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise InputError(path, f"unsupported file type {suffix!r}; use one of {IMAGE_SUFFIXES}")
     with atomic_path(path) as tmp:
         if suffix in TIFF_SUFFIXES:
             import tifffile
 
-            tifffile.imwrite(tmp, np.asarray(image), compression=compression)
+            image = np.asarray(image)
+            tifffile.imwrite(tmp, image, compression=compression, photometric=_photometric(image))
         elif suffix in PIL_SUFFIXES:
             from PIL import Image
 
             Image.fromarray(np.asarray(image)).save(tmp, format=_pil_format(suffix))
-        elif suffix == ".npy":
+        else:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.asarray(image))
-        else:
-            raise InputError(path, f"unsupported file type {suffix!r}; use one of {IMAGE_SUFFIXES}")
     return path
+
+
+def _photometric(image: np.ndarray) -> str:
+    """TIFF colour interpretation: RGB for ``(Y, X, 3|4)`` 8/16-bit images, grey otherwise (so a
+    ``(Z, Y, X)`` stack with 3 or 4 slices stays a stack of grey pages)."""
+    rgb = image.ndim == 3 and image.shape[-1] in (3, 4) and image.dtype in (np.uint8, np.uint16)
+    return "rgb" if rgb else "minisblack"
 
 
 def _pil_format(suffix: str) -> str:

@@ -1,0 +1,6 @@
+"""``python -m microseg`` runs the ``microseg`` command."""
+import sys
+
+from microseg.cli import main
+
+sys.exit(main())
