@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 run: $(STAMP)
-	$(VENV)/bin/microseg synth timelapse --out out/demo --seed 0
+	$(VENV)/bin/microseg synth timelapse --out out/demo --seed 0 --perturbed-result
 	$(VENV)/bin/microseg evaluate out/demo/01_RES out/demo/01_GT --metrics seg,f1,ap,iou,errors
 
 clean:
