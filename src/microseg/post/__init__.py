@@ -1,2 +1,15 @@
-"""microseg.post"""
-from microseg.post.three_class import three_class_to_instances  # noqa: F401
+"""Maps → instances: connected components, watershed variants, clean-up; ``post.graph`` for
+multicut. Every function takes and returns numpy arrays, 2D ``(Y, X)`` or 3D ``(Z, Y, X)``."""
+from microseg.post.cleanup import fill_holes, finalize_labels, remove_small_objects
+from microseg.post.three_class import three_class_to_instances
+from microseg.post.watershed import center_watershed, distance_watershed, mesmer_watershed
+
+__all__ = [
+    "center_watershed",
+    "distance_watershed",
+    "fill_holes",
+    "finalize_labels",
+    "mesmer_watershed",
+    "remove_small_objects",
+    "three_class_to_instances",
+]
