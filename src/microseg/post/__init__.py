@@ -4,11 +4,23 @@ from microseg.post.cleanup import fill_holes, finalize_labels, remove_small_obje
 from microseg.post.three_class import three_class_to_instances
 from microseg.post.watershed import center_watershed, distance_watershed, mesmer_watershed
 
+
+
+def __getattr__(name: str):
+    # ``post.graph`` pulls in numba and scikit-learn: import it only when it is used
+    if name == "graph":
+        import importlib
+
+        return importlib.import_module("microseg.post.graph")
+    raise AttributeError(f"module 'microseg.post' has no attribute {name!r}")
+
+
 __all__ = [
     "center_watershed",
     "distance_watershed",
     "fill_holes",
     "finalize_labels",
+    "graph",
     "mesmer_watershed",
     "remove_small_objects",
     "three_class_to_instances",

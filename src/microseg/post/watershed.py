@@ -16,7 +16,7 @@ from skimage.segmentation import watershed
 from microseg.post.cleanup import finalize_labels
 
 
-def _markers(surface: np.ndarray, threshold: float, min_distance: int,
+def seed_markers(surface: np.ndarray, threshold: float, min_distance: int,
              mask: np.ndarray | None = None) -> np.ndarray:
     """Label image with one seed per local maximum of ``surface`` above ``threshold``."""
     peaks = peak_local_max(surface, min_distance=max(int(min_distance), 1),
@@ -51,7 +51,7 @@ def mesmer_watershed(inner_distance: np.ndarray, interior: np.ndarray, *,
     """
     distance = _smooth(inner_distance, sigma)
     mask = _smooth(interior, sigma) > interior_threshold
-    markers = _markers(distance, peak_threshold, min_distance, mask)
+    markers = seed_markers(distance, peak_threshold, min_distance, mask)
     labels = watershed(-distance, markers, mask=mask)
     return finalize_labels(labels, min_size=min_size, fill=fill_holes)
 
@@ -71,7 +71,7 @@ def distance_watershed(foreground: np.ndarray, *, threshold: float = 0.5, sigma:
     """
     mask = np.asarray(foreground) > threshold
     distance = _smooth(ndi.distance_transform_edt(mask, sampling=sampling), sigma)
-    markers = _markers(distance, 0.0, min_distance, mask)
+    markers = seed_markers(distance, 0.0, min_distance, mask)
     labels = watershed(-distance, markers, mask=mask)
     return finalize_labels(labels, min_size=min_size, fill=fill_holes)
 
@@ -89,6 +89,6 @@ def center_watershed(heatmap: np.ndarray, foreground: np.ndarray, *, peak_thresh
     """
     mask = np.asarray(foreground) > threshold
     surface = _smooth(heatmap, sigma)
-    markers = _markers(surface, peak_threshold, min_distance, mask)
+    markers = seed_markers(surface, peak_threshold, min_distance, mask)
     labels = watershed(-surface, markers, mask=mask)
     return finalize_labels(labels, min_size=min_size, fill=fill_holes)
