@@ -1,13 +1,12 @@
 """Deliberately wrong copies of ground truth, to show what the metrics report for known errors."""
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 from scipy import ndimage
 
 from microseg.errors import InputError
 from microseg.io.images import as_labels
+from microseg.track.lineage import track_table
 
 
 def perturb_labels(labels: np.ndarray, rng: np.random.Generator, *, n_erode: int = 2,
@@ -90,44 +89,6 @@ def perturb_sequence(labels: np.ndarray, tracks: np.ndarray, rng: np.random.Gene
                                   next_id=next_id)
         next_id += spurious
     return track_table(masks, {int(l): int(p) for l, _, _, p in tracks})
-
-
-def track_table(masks: Mapping[int, np.ndarray],
-                parents: Mapping[int, int]) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Make per-frame masks and a CTC track table ``(N, 4)`` L B E P agree.
-
-    An id must occupy consecutive frames: after a gap it continues under a new id whose parent is
-    the id before the gap (the CTC rule). ``parents`` maps an id to its parent's id; a parent is
-    kept when it is present and ends before the child begins (the last piece of a split parent is
-    used). Returns relabelled copies of ``masks`` and the table.
-    """
-    masks = {int(t): np.array(m) for t, m in masks.items()}
-    present: dict[int, list[int]] = {}
-    for t in sorted(masks):
-        for i in np.unique(masks[t]):
-            if i:
-                present.setdefault(int(i), []).append(t)
-    next_id = max(present, default=0) + 1
-    rows: dict[int, list[int]] = {}
-    last_piece: dict[int, int] = {}
-    for label, frames in sorted(present.items()):
-        runs = np.split(np.array(frames), np.nonzero(np.diff(frames) > 1)[0] + 1)
-        previous = 0
-        for k, run in enumerate(runs):
-            new = label
-            if k:
-                new, next_id = next_id, next_id + 1
-                for t in run:
-                    masks[t][masks[t] == label] = new
-            rows[new] = [new, int(run[0]), int(run[-1]), previous]
-            previous = new
-        last_piece[label] = previous
-    for label in present:
-        parent = last_piece.get(parents.get(label, 0), 0)
-        if parent and rows[parent][2] < rows[label][1]:
-            rows[label][3] = parent
-    table = np.array(sorted(rows.values()), dtype=np.int64).reshape(-1, 4)
-    return masks, table
 
 
 def _object(labels: np.ndarray, i: int, margin: int) -> tuple[tuple[slice, ...], np.ndarray]:
