@@ -1,5 +1,6 @@
 """Training losses, looked up by name: ``build(name, **params)`` returns an ``nn.Module`` called as
-``loss(prediction, target)`` (map losses also take an optional weight map) → scalar tensor.
+``loss(prediction, target[, weight])`` → scalar tensor, ``weight`` an optional per-pixel weight
+map ``(N, 1, *spatial)`` (0 = ignored).
 
 Names: ``ce``, ``weighted_ce`` (class weights 1, 10, 5 for bg, boundary, cell), ``jreg``,
 ``dice``, ``focal``, ``bce``, ``mse``, ``sum`` (weighted terms on one output) and ``heads``

@@ -1,0 +1,233 @@
+"""`TrainConfig`: everything about a training run, loadable from one YAML file.
+
+::
+
+    data:                       # microseg.data.config.DataConfig; one source = one dataset
+      root: ${MICROSEG_DATA}    # default ../shared/data when the variable is unset
+      sources:
+        - {kind: folder, name: dsb2018, images: dsb2018/images, labels: dsb2018/labels,
+           ids: {train: dsb2018/train.txt, val: dsb2018/val.txt}}
+    target: {name: three_class}
+    augment: {flip: true, rot90: true}          # microseg.augment.AugmentConfig
+    model: {name: unet, config: {base: 32, depth: 4}}
+    loss: {name: sum, params: {terms: [{name: weighted_ce}, {name: jreg}]}}
+    optimizer: {name: adamw, lr: 1.0e-4}
+    schedule: {name: cosine_restarts, unit: epochs, restarts: [100, 300, 700]}
+    scheme: {name: acc}
+    epochs: 1500
+    iterations_per_epoch: 20
+    validation: {every: 200, metric: f1}
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from microseg.augment import AugmentConfig
+from microseg.config import from_dict, load_yaml
+from microseg.data.config import DataConfig
+from microseg.errors import ConfigError
+from microseg.train.schedule import ScheduleConfig
+from microseg.train.schemes import SchemeConfig
+
+DATA_VARIABLE = "MICROSEG_DATA"
+DEFAULT_DATA_ROOT = "../shared/data"
+METRICS = ("f1", "ap", "seg", "iou", "loss")  # validation metrics that can select the best model
+_DATA_PATTERN = re.compile(r"\$\{MICROSEG_DATA\}|\$MICROSEG_DATA\b")
+
+
+@dataclass
+class TargetConfig:
+    """``microseg.targets.build(name, **params)``, or one target per output head of a multi-head
+    model: ``heads: {head: {name: ..., params: {...}}}`` (``name`` / ``params`` then unused)."""
+
+    name: str = "three_class"
+    params: dict[str, Any] = field(default_factory=dict)
+    heads: dict[str, dict[str, Any]] | None = None
+
+
+@dataclass
+class ModelConfig:
+    """``microseg.models.build(name, **config)``; ``in_channels`` / ``out_channels`` are filled in
+    from the data and the target when absent."""
+
+    name: str = "unet"
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    """``microseg.losses.build(name, **params)``."""
+
+    name: str = "weighted_ce"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimizerConfig:
+    """Adam or AdamW (XB-Net: AdamW with default settings, lr 1e-4)."""
+
+    name: str = "adamw"
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    amsgrad: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer.name must be 'adam' or 'adamw', got {self.name!r}")
+        if self.lr <= 0 or self.weight_decay < 0 or len(self.betas) != 2:
+            raise ConfigError("optimizer: lr must be > 0, weight_decay >= 0, betas two numbers")
+
+
+@dataclass
+class PostConfig:
+    """How validation turns the network output into instances.
+
+    ``name``: ``three_class`` (``microseg.post.three_class.three_class_to_instances`` on the
+    class probabilities), ``components`` (connected components of the foreground: the
+    foreground class of a 2-class output, or the thresholded sigmoid of a 1-map output) or
+    ``auto`` (``three_class`` for 3-class targets, else ``components``). ``params`` go to the
+    chosen function (``threshold``, ``invert``, ``min_size``, ``fill_holes`` for ``components``;
+    ``min_size``, ``grow``, ``fill_holes`` for ``three_class``). ``head``: which output of a
+    multi-head model to use (default: the first).
+    """
+
+    name: str = "auto"
+    params: dict[str, Any] = field(default_factory=dict)
+    head: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ("auto", "three_class", "components"):
+            raise ConfigError(
+                f"post.name must be auto, three_class or components, got {self.name!r}")
+
+
+@dataclass
+class ValidationConfig:
+    """Whole-image validation every ``every`` iterations; ``metric`` (one of f1, ap, seg, iou,
+    loss) selects ``best.pt``; F1 is taken at IoU ``iou``; ``max_images`` caps the images per
+    dataset. ``tune`` (e.g. ``{min_size: [10, 20, 40]}``): after training, the post-processing
+    parameters of ``best.pt`` are chosen from this grid on the validation data and stored in it
+    (thresholds belong to the model, not to user scripts)."""
+
+    every: int = 500
+    metric: str = "f1"
+    iou: float = 0.5
+    max_images: int | None = None
+    post: PostConfig = field(default_factory=PostConfig)
+    tune: dict[str, list[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ConfigError(f"validation.every must be >= 1, got {self.every}")
+        if self.metric not in METRICS:
+            raise ConfigError(f"validation.metric {self.metric!r} is not one of {METRICS}")
+        if not 0 < self.iou < 1:
+            raise ConfigError(f"validation.iou must be in (0, 1), got {self.iou}")
+        if self.tune is not None:
+            if self.metric == "loss":
+                raise ConfigError("validation.tune needs a score as metric, not the loss")
+            if not self.tune or not all(isinstance(v, list) and v for v in self.tune.values()):
+                raise ConfigError(
+                    f"validation.tune maps parameter names to non-empty lists, got {self.tune}")
+
+    @property
+    def mode(self) -> str:
+        """``min`` for the loss, ``max`` for every score."""
+        return "min" if self.metric == "loss" else "max"
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Stop when the selection metric has not improved by ``min_delta`` for ``patience``
+    validations (None = never stop early). RC-SPCNet: patience 5 epochs."""
+
+    patience: int | None = None
+    min_delta: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    """A training run. Exactly one of ``iterations`` (optimiser steps) and ``epochs`` is given;
+    an epoch is ``iterations_per_epoch`` steps (default: one pass over the training images).
+    ``crop`` (square, pixels) overrides ``augment.crop``; ``None`` keeps ``augment.crop``."""
+
+    data: DataConfig
+    train_split: str = "train"
+    val_split: str | None = "val"
+    target: TargetConfig = field(default_factory=TargetConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    scheme: SchemeConfig = field(default_factory=SchemeConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    iterations: int | None = None
+    epochs: int | None = None
+    iterations_per_epoch: int | None = None
+    batch_size: int = 8
+    crop: int | None = 256
+    seed: int = 0
+    threads: int | None = None
+    channels_last: bool = False
+    log_every: int = 10
+    output: str = "runs/train"
+
+    def __post_init__(self) -> None:
+        if (self.iterations is None) == (self.epochs is None):
+            raise ConfigError("give exactly one of iterations and epochs")
+        counts = ("iterations", "epochs", "iterations_per_epoch", "batch_size", "crop", "log_every")
+        for key in counts:
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+
+    def total_iterations(self, epoch_length: int) -> int:
+        """Optimiser steps of the whole run, an epoch being ``epoch_length`` steps."""
+        if self.iterations is not None:
+            return self.iterations
+        assert self.epochs is not None
+        return self.epochs * epoch_length
+
+    def epoch_length(self, n_images: int, draws_per_step: int) -> int:
+        """``iterations_per_epoch``, else the steps that show each training image about once."""
+        if self.iterations_per_epoch is not None:
+            return self.iterations_per_epoch
+        return max(1, math.ceil(n_images / (self.batch_size * draws_per_step)))
+
+
+def expand_data_root(value: Any, root: str | None = None) -> Any:
+    """``value`` (nested dicts/lists/strings) with ``${MICROSEG_DATA}`` replaced by ``root``,
+    else the environment variable, else ``../shared/data``."""
+    root = root if root is not None else os.environ.get(DATA_VARIABLE, DEFAULT_DATA_ROOT)
+    if isinstance(value, str):
+        return _DATA_PATTERN.sub(lambda _: root, value)
+    if isinstance(value, dict):
+        return {k: expand_data_root(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_data_root(v, root) for v in value]
+    return value
+
+
+def train_config(source: str | Path | dict[str, Any]) -> TrainConfig:
+    """A :class:`TrainConfig` from a YAML file or a dict (``${MICROSEG_DATA}`` expanded).
+
+    Unknown keys and bad values raise :class:`ConfigError`; a missing or malformed file raises
+    :class:`InputError`.
+    """
+    if not isinstance(source, (str, Path)):
+        return from_dict(TrainConfig, expand_data_root(dict(source)), where="train")
+    try:
+        return from_dict(TrainConfig, expand_data_root(load_yaml(source)), where="train")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None

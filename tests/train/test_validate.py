@@ -1,0 +1,83 @@
+"""Validation: network output → instances → scores, on hand-made outputs."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from microseg import targets
+from microseg.data.sample import Sample
+from microseg.errors import ConfigError
+from microseg.train import PostConfig, ValidationConfig
+from microseg.train.validate import DatasetScores, drop_ignored, score_dataset, summarize, to_instances
+
+
+def two_squares():
+    labels = np.zeros((32, 32), np.uint16)
+    labels[4:12, 4:12] = 1
+    labels[18:28, 16:26] = 2
+    return labels
+
+
+def logits_of_classes(classes, channels):
+    return torch.from_numpy(10.0 * np.eye(channels, dtype=np.float32)[classes].transpose(2, 0, 1))
+
+
+class Passthrough(nn.Module):
+    """A 'network' whose logits are its input, so the test controls the output exactly."""
+
+    def forward(self, x):
+        return x
+
+
+def test_three_class_output_gives_the_instances():
+    labels = two_squares()
+    classes = targets.build("three_class")(labels)
+    pred = to_instances(logits_of_classes(classes, 3), "classes", PostConfig())
+    assert pred.max() == 2
+    for cell in (1, 2):
+        ids = np.unique(pred[labels == cell])
+        assert len(ids) == 1 and ids[0] > 0
+
+
+def test_components_of_class_and_map_outputs():
+    labels = two_squares()
+    fg = (labels > 0).astype(np.int64)
+    pred = to_instances(logits_of_classes(fg, 2), "classes", PostConfig("components"))
+    assert pred.max() == 2 and np.array_equal(pred > 0, labels > 0)
+    logits = torch.from_numpy(np.where(labels > 0, 4.0, -4.0).astype(np.float32))[None]
+    assert np.array_equal(to_instances(logits, "maps", PostConfig("components")) > 0, labels > 0)
+    membrane = to_instances(-logits, "maps", PostConfig("components", {"invert": True}))
+    assert np.array_equal(membrane > 0, labels > 0)
+    with pytest.raises(ConfigError, match="unknown"):
+        to_instances(logits, "maps", PostConfig("components", {"sigma": 1}))
+    with pytest.raises(ConfigError, match="3-class"):
+        to_instances(logits, "maps", PostConfig("three_class"))
+
+
+def test_drop_ignored_removes_objects_mostly_on_ignored_pixels():
+    pred = two_squares()
+    ignore = np.zeros(pred.shape, bool)
+    ignore[:10, :] = True  # covers 6 of the 8 rows of object 1, none of object 2
+    kept = drop_ignored(pred, ignore)
+    assert set(np.unique(kept)) == {0, 2}
+    assert drop_ignored(pred, None) is pred
+
+
+def test_score_dataset_of_a_perfect_output():
+    labels = two_squares()
+    classes = targets.build("three_class")(labels)
+    sample = Sample(logits_of_classes(classes, 3).numpy(), labels, name="perfect")
+    scores = score_dataset("synthetic", Passthrough(), [sample], "classes", ValidationConfig())
+    assert scores.values["f1"] == 1.0 and scores.values["ap"] > 0.9
+    assert scores.values["iou"] > 0.9 and scores.values["seg"] > 0.9
+
+
+def test_summarize_means_over_datasets():
+    a = DatasetScores("a", {"f1": 1.0, "precision": 1.0, "recall": 1.0, "ap": 0.5, "seg": 0.5,
+                            "iou": 0.4, "loss": float("nan")})
+    b = DatasetScores("b", {"f1": 0.5, "precision": 0.5, "recall": 0.5, "ap": float("nan"),
+                            "seg": 0.7, "iou": 0.6, "loss": 1.0})
+    summary = summarize([a, b])
+    assert summary["f1"] == 0.75 and summary["ap"] == 0.5 and summary["iou"] == 0.5
+    assert summary["loss"] == 1.0 and summary["a/f1"] == 1.0 and summary["b/seg"] == 0.7
+    assert "a/f1" not in summarize([a])
