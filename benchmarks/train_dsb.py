@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="fix the schedule length instead of timing a few steps (useful when "
+                             "the machine is busy at the start)")
     parser.add_argument("--validations", type=int, default=4, help="validations during training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
@@ -116,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {len(datasets.train[0])} train / {len(datasets.val[0])} val images "
           f"({time.monotonic() - started:.0f} s to load)", flush=True)
     if resume is None:
-        iterations = calibrate(args, datasets, budget - (time.monotonic() - started))
+        iterations = args.iterations or calibrate(args, datasets,
+                                                  budget - (time.monotonic() - started))
         config = train_config(config_dict(args, iterations))
     remaining = budget - (time.monotonic() - started)
     result = train(config, out=args.out, datasets=datasets, resume=resume,

@@ -17,10 +17,15 @@ paper's variants:
 Decoder level i: 2× upsampling of the level below (``upconv``, ``bilinear`` or ``pixelshuffle``),
 concatenated with the bridged encoder features (``identity`` or a 1×1 conv-norm-act halving
 them), then a block back to Ci. A 1×1 conv gives ``out_channels`` logits at the input size.
+
+``space_to_depth = s > 1`` (2D) folds every s×s pixel block into channels before the first level
+(pixel unshuffle) and unfolds ``out_channels · s²`` head outputs back to full resolution (pixel
+shuffle): the whole U-Net then runs on 1/s² of the pixels, which is what makes large images fast on
+a CPU, while the output keeps full resolution.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -63,6 +68,7 @@ class UNetConfig:
     aspp_skip: bool = False
     entry_flow: bool = False
     growth: float = 0.25               # ResDen growth rate as a fraction of the block width
+    space_to_depth: int = 1            # 2D only: run the U-Net at 1/s resolution (see module doc)
     pad_mode: str = "reflect"
 
     def validate(self) -> None:
@@ -75,6 +81,9 @@ class UNetConfig:
                 raise ConfigError(f"unet {name} must be >= 1, got {getattr(self, name)}")
         if self.depth < 2:
             raise ConfigError(f"unet depth must be >= 2 (one downsampling), got {self.depth}")
+        if self.space_to_depth < 1 or (self.space_to_depth > 1 and self.dims != 2):
+            raise ConfigError(f"unet space_to_depth must be 1, or >= 1 for dims=2; got "
+                              f"{self.space_to_depth} with dims={self.dims}")
         if self.bridge == "conv" and self.base_channels < 2:
             raise ConfigError("a conv bridge halves the width: base_channels must be >= 2")
 
@@ -86,9 +95,12 @@ class UNet(SegmentationModel):
     def __init__(self, config: UNetConfig):
         config.validate()
         c = config
-        super().__init__(in_channels=c.in_channels, dims=c.dims, multiple=2 ** (c.depth - 1),
-                         pad_mode=c.pad_mode)
+        s = c.space_to_depth
+        super().__init__(in_channels=c.in_channels, dims=c.dims,
+                         multiple=s * 2 ** (c.depth - 1), pad_mode=c.pad_mode)
+        self.space_to_depth = s
         widths = [c.base_channels * 2**i for i in range(c.depth)]
+        c = replace(c, in_channels=c.in_channels * s * s, out_channels=c.out_channels * s * s)
         common = dict(norm=c.norm, act=c.activation, groups=c.groups)
 
         def block(cin: int, cout: int) -> nn.Module:
@@ -136,6 +148,8 @@ class UNet(SegmentationModel):
         self.head = conv_nd(c.dims, widths[0], c.out_channels, 1)
 
     def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
+        if self.space_to_depth > 1:
+            x = nn.functional.pixel_unshuffle(x, self.space_to_depth)
         skips = []
         for level in self.encoder:
             x = level(x)
@@ -143,7 +157,10 @@ class UNet(SegmentationModel):
         x = self.bottleneck(skips.pop())
         for up, bridge, block in zip(self.ups, self.bridges, self.decoder):
             x = block(torch.cat([up(x), bridge(skips.pop())], dim=1))
-        return self.head(x)
+        x = self.head(x)
+        if self.space_to_depth > 1:
+            x = nn.functional.pixel_shuffle(x, self.space_to_depth)
+        return x
 
 
 XBNET = dict(
