@@ -4,6 +4,7 @@ import torch
 import yaml
 
 from microseg import models
+from microseg.errors import ConfigError
 
 # name → (small config, expected output: channel count or {head: channel count})
 SMALL = {
@@ -130,6 +131,32 @@ def test_unet_variants_forward_backward(variant, dims):
     rebuilt = models.build(model.arch, **model.config)
     assert [v.shape for v in rebuilt.state_dict().values()] == [
         v.shape for v in model.state_dict().values()]
+
+
+def test_unet_space_to_depth_runs_the_body_at_lower_resolution():
+    model = models.build("unet", in_channels=2, out_channels=3, depth=3, base_channels=8,
+                         space_to_depth=2).eval()
+    x = torch.randn(1, 2, 37, 45)
+    assert model(x).shape == (1, 3, 37, 45)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    # the first conv sees the 2×2-folded input (2·4 channels); the head emits 3·4 maps
+    assert convs[0].in_channels == 8 and convs[-1].out_channels == 12
+    # folding + two poolings make the network equivariant to shifts by multiples of 2·2² = 8
+    # pixels (away from the borders), and only to those
+    big = torch.randn(1, 2, 96, 96)
+    with torch.no_grad():
+        base = model(big)
+        shifted = model(torch.roll(big, shifts=(8, 8), dims=(2, 3)))
+        odd = model(torch.roll(big, shifts=(1, 1), dims=(2, 3)))
+    inner = (slice(None), slice(None), slice(40, 64), slice(40, 64))
+    rolled = torch.roll(base, shifts=(8, 8), dims=(2, 3))
+    torch.testing.assert_close(shifted[inner], rolled[inner], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(odd[inner], torch.roll(base, (1, 1), (2, 3))[inner], atol=1e-4)
+
+
+def test_unet_space_to_depth_rejects_3d():
+    with pytest.raises(ConfigError, match="space_to_depth"):
+        models.build("unet", dims=3, space_to_depth=2)
 
 
 def test_unet_3d_channels_last():
