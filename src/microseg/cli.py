@@ -154,3 +154,115 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.csv:
         print(f"wrote {report.write_csv(args.csv)}")
     return 0
+
+
+@command("train", help="Train a network from one YAML configuration (see configs/); writes "
+                       "log.csv, best.pt and last.pt to the output folder.",
+         arguments=[
+             arg("config", help="training configuration (YAML), e.g. configs/dsb2018_unet.yaml"),
+             arg("--resume", metavar="CKPT", help="continue from a run's last.pt"),
+             arg("--out", metavar="DIR", help="output folder (default: the config's output)"),
+             arg("--minutes", type=float, help="stop after this many minutes (resumable)"),
+             arg("--threads", type=int, help="torch threads (default: the config's, else all "
+                                             "cores)"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+         ])
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from microseg.train import train, train_config
+
+    config = train_config(args.config)
+    if args.threads is not None:
+        config = dataclasses.replace(config, threads=args.threads)
+    result = train(config, resume=args.resume, out=args.out, progress=not args.quiet,
+                   time_limit=None if args.minutes is None else 60.0 * args.minutes)
+    best = "none" if result.best_score is None else f"{result.best_score:.4f}"
+    print(f"{result.stopped} at iteration {result.iteration}/{result.total}; best "
+          f"{config.validation.metric} {best}; checkpoints in {result.output}")
+    return 0
+
+
+@command("segment", help="Segment images into labelled cells: writes OUT/{stem}_labels.tif, "
+                         "OUT/{stem}_overlay.png and OUT/{stem}.csv (measurements) per input.",
+         arguments=[
+             arg("inputs", nargs="+", metavar="INPUT",
+                 help="image files, folders of images, glob patterns or CTC sequence folders"),
+             arg("--model", default="default",
+                 help="checkpoint (.pt), exported .onnx or bundled model name (default: "
+                      "'default', once the model zoo ships it)"),
+             arg("--out", required=True, metavar="DIR", help="output folder"),
+             arg("--tta", choices=["none", "mean", "max"], default="none",
+                 help="8-fold dihedral test-time augmentation (default none)"),
+             arg("--tile", type=int, metavar="N", help="tile size in pixels (default 512; 128 "
+                                                        "for 3D models)"),
+             arg("--post", help="post-processing: three_class, components, mesmer_watershed, "
+                                "distance_watershed, center_watershed (default: the model's)"),
+             arg("--diameter", type=float, metavar="PX",
+                 help="typical object diameter in the images (pixels); rescales to the model's"),
+             arg("--z-context", choices=["pseudocolor", "none"],
+                 help="2D model on stacks: Context Aware Pseudocoloring or plain slices "
+                      "(default: the model's)"),
+             arg("--instances3d", choices=["stitch", "stack"], default="stitch",
+                 help="2D model on stacks: post-process each slice and link slices by IoU "
+                      "(default), or post-process the stacked maps in 3D"),
+             arg("--spacing", type=float, nargs="+", metavar="S",
+                 help="pixel / voxel size per axis (Y X or Z Y X), for anisotropic stacks and "
+                      "physical measurements"),
+             arg("--channel-axis", type=int, metavar="AXIS",
+                 help="axis holding the model's input channels (multi-channel images); by "
+                      "default images are grey or RGB"),
+             arg("--backend", choices=["torch", "onnxruntime"], default="torch",
+                 help="inference engine (default torch)"),
+             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             arg("--overwrite", action="store_true", help="replace existing outputs"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+         ])
+def _run_segment(args: argparse.Namespace) -> int:
+    from microseg.segment import SegmentOptions, segment_paths
+
+    options = SegmentOptions(post=args.post, diameter=args.diameter, z_context=args.z_context,
+                             instances3d=args.instances3d, spacing=args.spacing,
+                             channel_axis=args.channel_axis)
+    predictor_options = {"tta": args.tta, "backend": args.backend, "threads": args.threads}
+    if args.tile is not None:
+        predictor_options["tile"] = args.tile
+    run = segment_paths(args.inputs, args.out, args.model, options=options,
+                        overwrite=args.overwrite, progress=not args.quiet, **predictor_options)
+    for _, message in run.failed:
+        print(f"microseg segment: skipped {message}", file=sys.stderr)
+    print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.failed)} failed")
+    return 0 if run.ok else 1
+
+
+@command("track", help="Track segmented cells over time (links, divisions, optional gap "
+                       "closing): writes RES_DIR/maskTTT.tif + res_track.txt (CTC) and "
+                       "RES_DIR/tracks.csv.",
+         arguments=[
+             arg("labels", help="label images: a folder with one file per frame (e.g. CTC "
+                                "maskTTT.tif) or a (T, Y, X) / (T, Z, Y, X) stack"),
+             arg("--images", metavar="SEQ_DIR",
+                 help="raw frames, same layout (e.g. a CTC sequence folder NN with tTTT.tif); "
+                      "for intensity-weighted centroids and intensity features"),
+             arg("--out", required=True, metavar="RES_DIR", help="result folder (CTC NN_RES)"),
+             arg("--max-distance", type=float, metavar="PX",
+                 help="largest centroid displacement between frames (default: 2 × the median "
+                      "object diameter)"),
+             arg("--spacing", type=float, nargs="+", metavar="S",
+                 help="pixel / voxel size per axis (Y X or Z Y X); distances are then in its unit"),
+             arg("--gap-closing", action="store_true",
+                 help="bridge tracks over one missing frame"),
+             arg("--no-divisions", action="store_true", help="do not detect divisions"),
+             arg("--csv", metavar="FILE", help="table path (default RES_DIR/tracks.csv)"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+         ])
+def _run_track(args: argparse.Namespace) -> int:
+    from microseg.track import TrackConfig, track_files
+
+    config = TrackConfig(max_distance=args.max_distance, spacing=args.spacing,
+                         gap_closing=args.gap_closing, divisions=not args.no_divisions)
+    result = track_files(args.labels, args.images, args.out, config, csv=args.csv,
+                         progress=not args.quiet)
+    print(f"tracked {len(result.frames)} frames: {result.n_tracks} tracks, "
+          f"{result.n_divisions} divisions, {result.n_gaps_closed} gaps closed; wrote {args.out}")
+    return 0

@@ -6,7 +6,7 @@ from skimage.draw import disk
 
 from microseg.errors import ConfigError, InputError
 from microseg.metrics import match
-from microseg.post.registry import POSTPROCESSORS, available, default_post, postprocess, select
+from microseg.post.registry import available, default_post, postprocess, select
 from microseg.targets import build
 
 

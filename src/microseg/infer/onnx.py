@@ -1,0 +1,202 @@
+"""Export a predictor's network to ONNX and run it with ONNX Runtime.
+
+The exported graph is the predictor's :class:`~microseg.infer.runners.MapsNetwork`: input
+``image`` ``(N, C, *spatial)`` float32, output ``maps`` ``(N, ΣK, *spatial)`` — every head
+activated and concatenated, the same maps the PyTorch backend computes. The file carries the
+checkpoint meta and the layout (heads, their activations, channels, divisor, padding) in its
+metadata, so ``Predictor("model.onnx")`` works without PyTorch weights.
+
+Models pad their input to a multiple of their down-sampling factor with amounts computed in
+Python, which a trace freezes. The export therefore traces an input whose size is already a
+multiple (no padding inside the graph), and :class:`OnnxRunner` pads every batch beforehand
+exactly as the model would and crops the maps afterwards. Spatial axes are exported as dynamic
+and checked against PyTorch at a second size; a model whose graph does not generalise (e.g. one
+that derives extra inputs from the image size) is exported for the example size only and, when
+the PyTorch model is at hand, re-exported for each new tile size the runner meets.
+"""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from microseg.errors import InputError
+from microseg.io.atomic import atomic_path
+from microseg.models.base import pad_to_multiple
+
+if TYPE_CHECKING:
+    from microseg.infer.predictor import Predictor
+
+META_KEY = "microseg.meta"
+LAYOUT_KEY = "microseg.layout"
+INPUT, OUTPUT = "image", "maps"
+OPSET = 17
+TOLERANCE = 1e-4
+
+
+def export_onnx(predictor_or_model: "Predictor | nn.Module", path: str | Path,
+                example_shape: tuple[int, ...], *, dynamic: bool = True) -> Path:
+    """Write the network of a :class:`~microseg.infer.predictor.Predictor` (or of a model,
+    wrapped in a default predictor) to ``path`` as ONNX. Atomic.
+
+    ``example_shape``: an input shape ``(N, C, *spatial)``; spatial sizes are rounded up to the
+    model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see the module
+    docstring); ``False`` exports exactly the example size (batch stays dynamic).
+    """
+    from microseg.infer.predictor import Predictor
+
+    predictor = predictor_or_model if isinstance(predictor_or_model, Predictor) \
+        else Predictor(predictor_or_model)
+    if predictor.network is None:
+        raise InputError(path, "this predictor runs an ONNX file already; it has no PyTorch "
+                               "network to export")
+    data = onnx_model_bytes(predictor, example_shape, dynamic=dynamic)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+    return Path(path)
+
+
+def onnx_model_bytes(predictor: "Predictor", example_shape: tuple[int, ...],
+                     dynamic: bool = True) -> bytes:
+    """The serialised ONNX model of ``predictor`` (see :func:`export_onnx`)."""
+    shape = _example_shape(predictor, example_shape)
+    network = predictor.network
+    assert network is not None
+    if dynamic:
+        data = _trace(network, shape, dynamic=True)
+        if _generalises(network, data, shape, predictor.divisor):
+            return _with_metadata(data, predictor, shape, dynamic=True)
+    return _with_metadata(_trace(network, shape, dynamic=False), predictor, shape, dynamic=False)
+
+
+def _example_shape(predictor: "Predictor", shape: tuple[int, ...]) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != predictor.dims + 2 or shape[1] != predictor.in_channels or min(shape) < 1:
+        raise InputError(None, f"example shape must be (N, {predictor.in_channels}, "
+                               f"{'Y, X' if predictor.dims == 2 else 'Z, Y, X'}), got {shape}")
+    d = predictor.divisor
+    return shape[:2] + tuple(-(-s // d) * d for s in shape[2:])
+
+
+def _trace(network: nn.Module, shape: tuple[int, ...], dynamic: bool) -> bytes:
+    axes = {0: "batch"}
+    if dynamic:
+        axes.update({i: f"axis{i}" for i in range(2, len(shape))})
+    buffer = io.BytesIO()
+    example = torch.zeros(shape, dtype=torch.float32)
+    was_training = network.training
+    network.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the legacy exporter warns about traced shape logic
+        torch.onnx.export(network, (example,), buffer, dynamo=False, input_names=[INPUT],
+                          output_names=[OUTPUT], dynamic_axes={INPUT: axes, OUTPUT: axes},
+                          opset_version=OPSET)
+    network.train(was_training)
+    return buffer.getvalue()
+
+
+def _generalises(network: nn.Module, data: bytes, shape: tuple[int, ...], divisor: int) -> bool:
+    """Does the dynamic graph give PyTorch's maps at a second size (one divisor larger)?"""
+    other = shape[:2] + tuple(s + divisor for s in shape[2:])
+    x = np.random.default_rng(0).random(other, dtype=np.float32)
+    try:
+        got = _session(data, threads=None).run(None, {INPUT: x})[0]
+    except Exception:   # onnxruntime raises its own error types for shape conflicts
+        return False
+    with torch.inference_mode():
+        expected = network(torch.from_numpy(x)).numpy()
+    return got.shape == expected.shape and np.allclose(got, expected, rtol=TOLERANCE,
+                                                       atol=TOLERANCE)
+
+
+def _with_metadata(data: bytes, predictor: "Predictor", shape: tuple[int, ...],
+                   dynamic: bool) -> bytes:
+    import onnx
+
+    from microseg.models.checkpoint import plain_data
+
+    model = onnx.load_from_string(data)
+    layout = {"heads": predictor.heads, "in_channels": predictor.in_channels,
+              "activations": [predictor.activations[name] for name, _ in predictor.heads],
+              "dims": predictor.dims, "divisor": predictor.divisor,
+              "pad_mode": predictor.pad_mode, "dynamic": dynamic, "shape": list(shape[1:])}
+    for key, value in ((META_KEY, plain_data(dict(predictor.meta))), (LAYOUT_KEY, layout)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    return model.SerializeToString()
+
+
+def read_onnx(path: str | Path) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+    """Read a file written by :func:`export_onnx` → ``(model bytes, meta, layout)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "ONNX file not found")
+    data = path.read_bytes()
+    return (data, *onnx_metadata(data, path))
+
+
+def onnx_metadata(data: bytes, path: str | Path | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(meta, layout)`` stored in a serialised model by :func:`export_onnx`."""
+    import onnx
+
+    try:
+        props = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+    except Exception as exc:   # protobuf decode errors have no common public base class
+        raise InputError(path, f"not a readable ONNX model ({type(exc).__name__})") from None
+    if LAYOUT_KEY not in props:
+        raise InputError(path, "ONNX model was not exported by microseg (no layout metadata)")
+    layout = json.loads(props[LAYOUT_KEY])
+    layout["heads"] = [(name, int(k)) for name, k in layout["heads"]]
+    return json.loads(props.get(META_KEY, "{}")), layout
+
+
+def _session(data: bytes, threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+class OnnxRunner:
+    """Run an exported model on numpy batches ``(N, C, *tile)`` → maps ``(N, ΣK, *tile)``.
+
+    Each batch is padded to the divisor as the model pads (``pad_mode``) and the maps cropped
+    back. A model exported for one size only is re-exported by ``exporter(shape)`` for a new
+    padded tile shape, or refused with :class:`InputError` when there is no exporter.
+    """
+
+    def __init__(self, data: bytes, layout: dict[str, Any], threads: int | None = None,
+                 exporter: Callable[[tuple[int, ...]], bytes] | None = None):
+        self.layout = layout
+        self.threads = threads
+        self.exporter = exporter
+        self.sessions = {None if layout["dynamic"] else tuple(layout["shape"][1:]):
+                         _session(data, threads)}
+
+    def _session_for(self, spatial: tuple[int, ...]):
+        key = None if self.layout["dynamic"] else spatial
+        if key not in self.sessions:
+            if self.exporter is None:
+                raise InputError(None, f"the ONNX model was exported for spatial size "
+                                       f"{tuple(self.layout['shape'][1:])} only, got {spatial}")
+            self.sessions[key] = _session(self.exporter(spatial), self.threads)
+        return self.sessions[key]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+        padded, crop = pad_to_multiple(x, self.layout["divisor"], self.layout["pad_mode"])
+        session = self._session_for(tuple(padded.shape[2:]))
+        maps = session.run(None, {INPUT: np.ascontiguousarray(padded.numpy())})[0]
+        return np.ascontiguousarray(maps[(slice(None), slice(None), *crop)])

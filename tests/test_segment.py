@@ -1,0 +1,181 @@
+"""``ms.segment``: image → maps → instances, with models whose maps are known exactly."""
+import numpy as np
+import pytest
+import torch
+from skimage.draw import disk
+from torch import nn
+
+import microseg as ms
+from microseg import models
+from microseg.errors import InputError
+from microseg.infer.predictor import Predictor
+from microseg.io.ctc import write_ctc_sequence
+from microseg.metrics import match
+from microseg.models.checkpoint import save_checkpoint
+from microseg.segment import segment_paths
+
+FOREGROUND = {"activation": "identity", "normalization": {"method": "none"},
+              "post": {"name": "components", "params": {"threshold": 0.5}}}
+
+
+def _identity() -> nn.Module:
+    """A 1×1 convolution returning its input: fed a mask, it predicts that mask as foreground."""
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    return conv.eval()
+
+
+def _discs(shape, centres, radius) -> np.ndarray:
+    labels = np.zeros(shape, np.uint16)
+    for i, centre in enumerate(centres, start=1):
+        labels[disk(centre, radius, shape=shape)] = i
+    return labels
+
+
+def _same_objects(gt: np.ndarray, pred: np.ndarray) -> bool:
+    m = match(gt, pred, iou=0.9)
+    return m.tp == len(np.unique(gt)) - 1 and m.fp == 0 and m.fn == 0
+
+
+def test_segment_2d_finds_the_objects_of_the_maps():
+    gt = _discs((60, 80), [(20, 20), (40, 60)], 9)
+    predictor = Predictor(_identity(), meta=FOREGROUND, tile=32, overlap=8)
+    labels = ms.segment((gt > 0).astype(np.float32), predictor)
+    assert labels.dtype == np.uint16 and labels.shape == gt.shape
+    assert _same_objects(gt, labels)
+
+
+def test_post_override_splits_touching_cells():
+    gt = _discs((60, 80), [(30, 28), (30, 50)], 12)
+    predictor = Predictor(_identity(), meta=FOREGROUND)
+    mask = (gt > 0).astype(np.float32)
+    assert ms.segment(mask, predictor).max() == 1                # components merge them
+    split = ms.segment(mask, predictor, post="distance_watershed")
+    assert _same_objects(gt, split)
+    assert ms.segment(mask, predictor, post_params={"min_size": 10_000}).max() == 0
+
+
+def test_segment_rescales_and_returns_labels_on_the_image_grid():
+    gt = _discs((64, 96), [(30, 30), (30, 70)], 12)
+    meta = {**FOREGROUND, "object_diameter": 12.0}
+    labels = ms.segment((gt > 0).astype(np.float32), Predictor(_identity(), meta=meta),
+                        diameter=24.0)
+    assert labels.shape == gt.shape
+    assert match(gt, labels, iou=0.8).tp == 2
+
+
+def _balls(shape, centres, radius, spacing) -> np.ndarray:
+    grid = np.stack(np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, spacing)],
+                                indexing="ij"), axis=-1)
+    labels = np.zeros(shape, np.uint16)
+    for i, centre in enumerate(centres, start=1):
+        labels[np.linalg.norm(grid - np.asarray(centre), axis=-1) <= radius] = i
+    return labels
+
+
+@pytest.mark.parametrize("instances3d", ["stack", "stitch"])
+def test_a_2d_model_on_a_stack_gives_3d_instances(instances3d):
+    spacing = (2.0, 1.0, 1.0)
+    gt = _balls((12, 40, 60), [(10, 20, 15), (12, 20, 45)], 9, spacing)
+    predictor = Predictor(_identity(), meta=FOREGROUND)
+    labels = ms.segment((gt > 0).astype(np.float32), predictor, instances3d=instances3d,
+                        spacing=spacing)
+    assert labels.shape == gt.shape
+    assert _same_objects(gt, labels)
+
+
+def test_stitching_keeps_apart_cells_that_touch_across_slices():
+    stack = np.zeros((2, 12, 24), np.float32)
+    stack[0, 2:10, 0:10] = stack[0, 2:10, 11:21] = 1      # A and B, apart in slice 0
+    stack[1, 2:10, 0:8] = stack[1, 2:10, 9:21] = 1        # B reaches under A's column 9
+    predictor = Predictor(_identity(), meta=FOREGROUND)
+    assert ms.segment(stack, predictor, instances3d="stack").max() == 1      # merged in 3D
+    stitched = ms.segment(stack, predictor)
+    assert stitched.max() == 2
+    assert stitched[0, 5, 5] == stitched[1, 5, 5] != stitched[0, 5, 15] == stitched[1, 5, 15]
+
+
+def test_touching_balls_are_split_in_3d_with_the_voxel_size():
+    spacing = (2.0, 1.0, 1.0)
+    gt = _balls((14, 30, 56), [(13, 15, 17), (13, 15, 36)], 10, spacing)
+    predictor = Predictor(_identity(), meta=FOREGROUND)
+    labels = ms.segment((gt > 0).astype(np.float32), predictor, post="distance_watershed",
+                        post_params={"min_distance": 4}, spacing=spacing)
+    assert match(gt, labels, iou=0.8).tp == 2
+
+
+def test_segment_with_a_checkpoint_path(tmp_path):
+    torch.manual_seed(0)
+    model = models.build("unet", base_channels=4, depth=2)
+    path = save_checkpoint(tmp_path / "m.pt", model, {"target": {"name": "three_class"},
+                                                      "post": {"name": "auto", "params": {}}})
+    image = np.random.default_rng(0).random((33, 47))
+    labels = ms.segment(image, path)
+    assert labels.shape == (33, 47) and labels.dtype == np.uint16
+    expected = ms.segment(image, Predictor(path), post="three_class")
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_default_model_is_explained_until_the_zoo_ships_it():
+    from microseg import zoo
+
+    if getattr(zoo, "load_model", None) is not None:
+        pytest.skip("the model zoo provides bundled models")
+    with pytest.raises(InputError, match="no bundled model"):
+        ms.segment(np.zeros((8, 8)))
+    with pytest.raises(InputError, match="checkpoint not found"):
+        ms.load_model("/no/such/model.pt")
+
+
+def test_segment_is_the_function_whatever_was_imported():
+    import microseg.segment  # noqa: F401  (the submodule of the same name)
+    from microseg.segment import segment_paths  # noqa: F401
+
+    assert callable(ms.segment) and ms.segment.__module__ == "microseg.segment"
+
+
+def test_a_ctc_sequence_is_normalised_over_all_its_frames(tmp_path):
+    bright = _discs((32, 32), [(16, 16)], 6).astype(np.float32) * 100
+    sequence = write_ctc_sequence(tmp_path / "ctc", 1, [bright, bright * 0.3])
+    meta = {**FOREGROUND, "normalization": {"method": "sequence"}}
+    run = segment_paths([sequence], tmp_path / "out", Predictor(_identity(), meta=meta),
+                        progress=False)
+    assert run.ok and sorted(run.written) == ["t000", "t001"]
+    rows = [len((tmp_path / "out" / f"{t}.csv").read_text().splitlines()) - 1
+            for t in ("t000", "t001")]
+    assert rows == [1, 0]        # the dim frame stays below 0.5 of the sequence's maximum
+    alone = segment_paths([sequence / "t001.tif"], tmp_path / "alone",
+                          Predictor(_identity(), meta=meta), progress=False)
+    assert alone.ok and len((tmp_path / "alone" / "t001.csv").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_a_briefly_trained_model_segments_synthetic_nuclei(tmp_path):
+    from microseg.data import synthetic
+    from microseg.data.sample import Sample
+    from microseg.preprocess import normalize_percentile
+    from microseg.train import Datasets, train, train_config
+
+    def samples(seed, n):
+        out = []
+        for i in range(n):
+            s = synthetic.generate("nuclei2d", seed=seed + i, shape=(96, 96), diameter=14)
+            image = normalize_percentile(s.image.astype(np.float32))[None]
+            out.append(Sample(image.astype(np.float32), s.labels, name=f"n{seed + i}"))
+        return out
+
+    config = train_config({
+        "data": {"sources": [{"kind": "folder", "name": "n", "images": "x", "labels": "y"}]},
+        "model": {"name": "unet", "config": {"depth": 3, "base_channels": 8}},
+        "target": {"name": "three_class"}, "loss": {"name": "weighted_ce"},
+        "optimizer": {"name": "adam", "lr": 3e-3, "weight_decay": 0.0},
+        "iterations": 150, "batch_size": 4, "crop": 64, "validation": {"every": 150},
+        "threads": 2, "seed": 0})
+    data = Datasets(["n"], [samples(0, 6)], [samples(100, 1)], ["n"])
+    result = train(config, out=tmp_path, datasets=data, progress=False)
+    test = synthetic.generate("nuclei2d", seed=500, shape=(128, 128), diameter=14)
+    labels = ms.segment(test.image, result.last, tta="mean")
+    assert match(test.labels, labels, iou=0.5).f1 > 0.6
+    onnx = ms.segment(test.image, Predictor(result.last, backend="onnxruntime"), tta="mean")
+    assert match(labels, onnx, iou=0.9).f1 > 0.98
