@@ -1,6 +1,7 @@
 """Maps → instances: connected components, watershed variants, clean-up; ``post.graph`` for
 multicut. Every function takes and returns numpy arrays, 2D ``(Y, X)`` or 3D ``(Z, Y, X)``."""
 from microseg.post.cleanup import fill_holes, finalize_labels, remove_small_objects
+from microseg.post.registry import POSTPROCESSORS, postprocess
 from microseg.post.three_class import three_class_to_instances
 from microseg.post.watershed import center_watershed, distance_watershed, mesmer_watershed
 
@@ -16,12 +17,14 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "POSTPROCESSORS",
     "center_watershed",
     "distance_watershed",
     "fill_holes",
     "finalize_labels",
     "graph",
     "mesmer_watershed",
+    "postprocess",
     "remove_small_objects",
     "three_class_to_instances",
 ]

@@ -27,9 +27,10 @@ def seed_markers(surface: np.ndarray, threshold: float, min_distance: int,
     return markers
 
 
-def _smooth(array: np.ndarray, sigma: float) -> np.ndarray:
+def _smooth(array: np.ndarray, sigma: float | tuple[float, ...]) -> np.ndarray:
+    """Gaussian smoothing with one ``sigma`` (pixels) or one per axis; 0 leaves ``array`` as is."""
     array = np.asarray(array, dtype=np.float32)
-    return ndi.gaussian_filter(array, sigma) if sigma > 0 else array
+    return ndi.gaussian_filter(array, sigma) if np.any(np.asarray(sigma) > 0) else array
 
 
 def mesmer_watershed(inner_distance: np.ndarray, interior: np.ndarray, *,

@@ -89,13 +89,12 @@ class OptimizerConfig:
 class PostConfig:
     """How validation turns the network output into instances.
 
-    ``name``: ``three_class`` (``microseg.post.three_class.three_class_to_instances`` on the
-    class probabilities), ``components`` (connected components of the foreground: the
-    foreground class of a 2-class output, or the thresholded sigmoid of a 1-map output) or
-    ``auto`` (``three_class`` for 3-class targets, else ``components``). ``params`` go to the
-    chosen function (``threshold``, ``invert``, ``min_size``, ``fill_holes`` for ``components``;
-    ``min_size``, ``grow``, ``fill_holes`` for ``three_class``). ``head``: which output of a
-    multi-head model to use (default: the first).
+    ``name``: a method of :mod:`microseg.post.registry` (``three_class``, ``components``,
+    ``mesmer_watershed``, …) applied to the activated output, or ``auto`` (``three_class`` for
+    3-class targets, else ``components``). ``params`` go to the chosen method (e.g.
+    ``threshold``, ``invert``, ``min_size``, ``fill_holes`` for ``components``; ``min_size``,
+    ``grow``, ``fill_holes`` for ``three_class``). ``head``: which output of a multi-head model
+    to use (default: the first).
     """
 
     name: str = "auto"
@@ -103,9 +102,11 @@ class PostConfig:
     head: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ("auto", "three_class", "components"):
+        from microseg.post.registry import available
+
+        if self.name != "auto" and self.name not in available():
             raise ConfigError(
-                f"post.name must be auto, three_class or components, got {self.name!r}")
+                f"post.name must be auto or one of {available()}, got {self.name!r}")
 
 
 @dataclass

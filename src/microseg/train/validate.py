@@ -14,7 +14,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from scipy import ndimage as ndi
 from torch import Tensor, nn
 
 from microseg.data.datasets import target_and_weight
@@ -22,8 +21,7 @@ from microseg.data.sample import Sample
 from microseg.errors import ConfigError
 from microseg.losses import apply_loss
 from microseg.metrics import evaluate_arrays
-from microseg.post.cleanup import finalize_labels
-from microseg.post.three_class import three_class_to_instances
+from microseg.post.registry import postprocess
 from microseg.train.config import PostConfig, ValidationConfig
 
 SCORES = ("f1", "precision", "recall", "ap", "seg", "iou", "loss")
@@ -61,37 +59,17 @@ def predict(model: nn.Module, image: np.ndarray, channels_last: bool = False) ->
 def to_instances(output: Tensor, kind: str, post: PostConfig) -> np.ndarray:
     """Instances of one image from its ``(C, *spatial)`` logits.
 
-    ``three_class``: ``microseg.post.three_class.three_class_to_instances`` on the softmax
-    probabilities (0 = background, 1 = boundary, 2 = cell). ``components``: connected components
-    of the foreground, which is the last class of a class output (``argmax == C - 1``) or
-    ``sigmoid(channel 0) > threshold`` of a map output (``<=`` with ``invert``, for membrane /
-    boundary maps whose cells lie between the boundaries), then ``min_size`` / ``fill_holes``.
-    ``auto`` picks ``three_class`` for a 3-class output, else ``components``.
+    The logits are activated as the predictor does (softmax for class targets, sigmoid for map
+    targets) and handed to the named method of :mod:`microseg.post.registry` with
+    ``post.params``. ``auto`` picks ``three_class`` for a 3-class output, else ``components``
+    (connected components of the last class, or of the one map above ``threshold``).
     """
-    name = post.name
     channels = int(output.shape[0])
+    name = post.name
     if name == "auto":
         name = "three_class" if kind == "classes" and channels == 3 else "components"
-    params = dict(post.params)
-    if name == "three_class":
-        if kind != "classes" or channels != 3:
-            raise ConfigError(f"post 'three_class' needs a 3-class output, got {channels} {kind}")
-        probs = torch.softmax(output, dim=0).numpy()
-        return np.asarray(three_class_to_instances(probs, **params))
-    threshold = float(params.pop("threshold", 0.5))
-    invert = bool(params.pop("invert", False))
-    min_size = int(params.pop("min_size", 0))
-    fill = bool(params.pop("fill_holes", False))
-    if params:
-        raise ConfigError(f"post 'components': unknown parameter(s) {sorted(params)}")
-    if kind == "classes":
-        foreground = (output.argmax(dim=0) == channels - 1).numpy()
-    else:
-        foreground = (torch.sigmoid(output[0]) > threshold).numpy()
-        if invert:
-            foreground = ~foreground
-    labels, _ = ndi.label(foreground)
-    return finalize_labels(labels, min_size=min_size, fill=fill)
+    activated = torch.softmax(output, dim=0) if kind == "classes" else torch.sigmoid(output)
+    return postprocess(name, activated.numpy(), **post.params)
 
 
 def drop_ignored(pred: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
