@@ -215,6 +215,13 @@ def _run_train(args: argparse.Namespace) -> int:
              arg("--backend", choices=["torch", "onnxruntime"], default="torch",
                  help="inference engine (default torch)"),
              arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             arg("--pipeline", choices=["cells", "em-mc", "em-lmc"], default="cells",
+                 help="cells: maps → post-processing (default); em-mc / em-lmc: grey EM images "
+                      "or stacks (Z, Y, X) → the model's membrane map → superpixels → region "
+                      "graph → multicut / lifted multicut"),
+             arg("--edge-classifier", metavar="RF.joblib",
+                 help="em pipelines: edge random forests written by `microseg train-edges` "
+                      "(default: mean membrane probability of each face)"),
              arg("--overwrite", action="store_true", help="replace existing outputs"),
              arg("--quiet", action="store_true", help="no progress bar"),
          ])
@@ -223,7 +230,8 @@ def _run_segment(args: argparse.Namespace) -> int:
 
     options = SegmentOptions(post=args.post, diameter=args.diameter, z_context=args.z_context,
                              instances3d=args.instances3d, spacing=args.spacing,
-                             channel_axis=args.channel_axis)
+                             channel_axis=args.channel_axis, pipeline=args.pipeline,
+                             edge_classifier=args.edge_classifier)
     predictor_options = {"tta": args.tta, "backend": args.backend, "threads": args.threads}
     if args.tile is not None:
         predictor_options["tile"] = args.tile
@@ -265,4 +273,94 @@ def _run_track(args: argparse.Namespace) -> int:
                          progress=not args.quiet)
     print(f"tracked {len(result.frames)} frames: {result.n_tracks} tracks, "
           f"{result.n_divisions} divisions, {result.n_gaps_closed} gaps closed; wrote {args.out}")
+    return 0
+
+
+@command("train-edges", help="Train the edge random forests of the EM pipelines (segment "
+                             "--pipeline em-mc / em-lmc) on an EM stack with labels; writes "
+                             "RF.joblib.",
+         arguments=[
+             arg("images", help="EM stack: multi-page TIFF or folder of slices"),
+             arg("labels", help="labels, same form: ISBI membrane labels (uint8, only 0 = "
+                                "membrane and 255 = interior) or instance labels (any other "
+                                "integer stack)"),
+             arg("--model", required=True, help="boundary network: checkpoint (.pt), .onnx or "
+                                                "bundled model name"),
+             arg("--out", required=True, metavar="RF.joblib", help="classifier file to write"),
+             arg("--slices", metavar="A:B", help="train on sections A..B-1 only (default all)"),
+             arg("--config", metavar="YAML", help="graph configuration (EMGraphConfig: "
+                                                  "superpixels, graph, costs, forest, solver)"),
+             arg("--lifted-distance", type=int, metavar="D",
+                 help="lifted edges join regions 2..D graph steps apart (default: config's, 3)"),
+             arg("--no-lifted", action="store_true",
+                 help="train the local forest only (enough for em-mc, not for em-lmc)"),
+             arg("--tta", choices=["none", "mean", "max"], default="none",
+                 help="test-time augmentation of the boundary maps (default none)"),
+             arg("--tile", type=int, metavar="N", help="tile size in pixels"),
+             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             arg("--overwrite", action="store_true", help="replace an existing classifier file"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+         ])
+def _run_train_edges(args: argparse.Namespace) -> int:
+    from microseg.post.graph.em_network import graph_config, train_edges
+
+    config = graph_config(args.config, args.lifted_distance)
+    predictor_options = {"tta": args.tta, "threads": args.threads}
+    if args.tile is not None:
+        predictor_options["tile"] = args.tile
+    classifier = train_edges(args.images, args.labels, args.model, args.out, config,
+                             slices=args.slices, lifted=not args.no_lifted,
+                             overwrite=args.overwrite, progress=not args.quiet,
+                             **predictor_options)
+    forests = "local and lifted" if classifier.lifted_forest is not None else "local"
+    print(f"trained {forests} edge forests; wrote {args.out}")
+    return 0
+
+
+@command("ctc", help="Segment every frame of a Cell Tracking Challenge sequence and track the "
+                     "cells: writes NN_RES/maskTTT.tif + res_track.txt and tracks.csv.",
+         arguments=[
+             arg("seq_dir", metavar="SEQ_DIR", help="CTC sequence folder NN with tTTT.tif frames"),
+             arg("--model", default="default",
+                 help="checkpoint (.pt), exported .onnx or bundled model name"),
+             arg("--out", required=True, metavar="NN_RES", help="result folder"),
+             arg("--tta", choices=["none", "mean", "max"], default="none",
+                 help="test-time augmentation of every frame (default none)"),
+             arg("--tile", type=int, metavar="N", help="tile size in pixels"),
+             arg("--post", help="post-processing method (default: the model's)"),
+             arg("--diameter", type=float, metavar="PX",
+                 help="typical cell diameter in the frames (pixels); rescales to the model's"),
+             arg("--z-context", choices=["pseudocolor", "none"],
+                 help="2D model on 3D+t frames: z context of each slice (default: the model's)"),
+             arg("--spacing", type=float, nargs="+", metavar="S",
+                 help="pixel / voxel size per axis (Y X or Z Y X), for segmentation and the "
+                      "tracking distances"),
+             arg("--max-distance", type=float, metavar="D",
+                 help="largest displacement between frames (default: 2 × the median diameter)"),
+             arg("--gap-closing", action="store_true",
+                 help="bridge tracks over one missing frame"),
+             arg("--no-divisions", action="store_true", help="do not detect divisions"),
+             arg("--backend", choices=["torch", "onnxruntime"], default="torch",
+                 help="inference engine (default torch)"),
+             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             arg("--overwrite", action="store_true", help="replace an existing result"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+         ])
+def _run_ctc(args: argparse.Namespace) -> int:
+    from microseg.ctc_pipeline import segment_and_track
+    from microseg.segment import SegmentOptions
+    from microseg.track import TrackConfig
+
+    options = SegmentOptions(post=args.post, diameter=args.diameter, z_context=args.z_context,
+                             spacing=args.spacing)
+    config = TrackConfig(max_distance=args.max_distance, spacing=args.spacing,
+                         gap_closing=args.gap_closing, divisions=not args.no_divisions)
+    predictor_options = {"tta": args.tta, "backend": args.backend, "threads": args.threads}
+    if args.tile is not None:
+        predictor_options["tile"] = args.tile
+    result = segment_and_track(args.seq_dir, args.model, args.out, track_config=config,
+                               options=options, overwrite=args.overwrite,
+                               progress=not args.quiet, **predictor_options)
+    print(f"segmented and tracked {len(result.frames)} frames: {result.n_tracks} tracks, "
+          f"{result.n_divisions} divisions; wrote {args.out}")
     return 0

@@ -17,6 +17,11 @@ along z, so 3D post-processing of the stacked maps merges them: on synthetic ``n
 volumes, even perfect per-slice 3-class maps give CTC SEG 0.61 stacked against 0.90 stitched,
 and briefly trained U-Nets 0.50–0.55 against 0.61 (``benchmarks/segment_3d.py``).
 
+EM neuron segmentation (``pipeline="em-mc"`` / ``"em-lmc"``) takes another route: the network's
+membrane probability map and the raw image go to the region-graph pipeline
+(:func:`~microseg.post.graph.pipeline.segment_em`, multicut or lifted multicut with the random
+forests of ``edge_classifier``; see :mod:`microseg.post.graph.em_network`).
+
 The file pipeline (:func:`segment_paths`) reads each input, segments it and writes, named after
 the input's stem: ``{stem}_labels.tif`` (uint16/uint32), ``{stem}_overlay.png`` and
 ``{stem}.csv`` (:func:`microseg.measure.measure`). This module imports nothing heavy at import
@@ -25,7 +30,7 @@ time (``import microseg`` stays light).
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -37,6 +42,9 @@ if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
 
 INSTANCES_3D = ("stack", "stitch")
+#: ``cells``: maps → post-processing; ``em-mc`` / ``em-lmc``: membrane map → region graph →
+#: multicut / lifted multicut.
+PIPELINES = ("cells", "em-mc", "em-lmc")
 OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
 
 
@@ -82,7 +90,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             pixel_size: float | None = None, z_context: str | None = None,
             instances3d: str = "stitch", spacing: Sequence[float] | None = None,
             channel_axis: int | None = None,
-            intensity_range: tuple[float, float] | None = None) -> "np.ndarray":
+            intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
+            edge_classifier: Any = None) -> "np.ndarray":
     """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
     needed), 0 = background.
 
@@ -102,17 +111,46 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         instances3d: ``stack`` or ``stitch`` (see the module docstring).
         spacing: pixel / voxel size per axis, e.g. ``(2.0, 0.5, 0.5)`` (Z, Y, X).
         intensity_range: (min, max) of the whole sequence for ``sequence`` normalisation.
+        pipeline: ``cells`` (maps → ``post``) or, for grey EM images / stacks, ``em-mc`` /
+            ``em-lmc``: the model's membrane map (a one-map output, or 1 − P(last class) of a
+            class output) → superpixels → region graph → multicut / lifted multicut. EM
+            pipelines take no ``post``, ``post_params`` or ``channel_axis`` and ignore
+            ``instances3d`` and ``spacing`` (the graph follows the classifier's training
+            configuration).
+        edge_classifier: EM pipelines: edge random forests, a file written by ``microseg
+            train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses each
+            face's mean membrane probability as its cut probability.
     """
     import numpy as np
 
     predictor = load_model(model)
     image = np.asarray(image)
+    if _is_em(pipeline, edge_classifier):
+        from microseg.post.graph.em_network import check_em_options, load_edge_classifier, \
+            segment_em_image
+
+        check_em_options(pipeline, post=post, post_params=post_params, channel_axis=channel_axis)
+        return segment_em_image(image, predictor, load_edge_classifier(edge_classifier, pipeline),
+                                pipeline, diameter=diameter, pixel_size=pixel_size,
+                                z_context=z_context, tta=tta, tile=tile,
+                                intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
     maps = predictor.predict(image, diameter=diameter, pixel_size=pixel_size,
                              channel_axis=channel_axis, z_context=z_context, tta=tta, tile=tile,
                              intensity_range=intensity_range)
     return maps_to_labels(maps, predictor, post=post, post_params=post_params, spacing=spacing,
                           slicewise=mode == "slices", instances3d=instances3d)
+
+
+def _is_em(pipeline: str, edge_classifier: Any) -> bool:
+    """Whether ``pipeline`` is an EM pipeline; ConfigError for an unknown one or an edge
+    classifier given to the ``cells`` pipeline."""
+    if pipeline not in PIPELINES:
+        raise ConfigError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    if pipeline == "cells" and edge_classifier is not None:
+        raise ConfigError("an edge classifier is used by the EM pipelines only (give "
+                          "--pipeline em-mc or em-lmc)")
+    return pipeline != "cells"
 
 
 def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None,
@@ -249,6 +287,12 @@ class SegmentOptions:
     instances3d: str = "stitch"
     spacing: Sequence[float] | None = None
     channel_axis: int | None = None
+    pipeline: str = "cells"
+    edge_classifier: Any = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The settings as keyword arguments of :func:`segment`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _message(exc: Exception, path: Path) -> str:
@@ -258,8 +302,9 @@ def _message(exc: Exception, path: Path) -> str:
     return f"{path}: {exc}"
 
 
-def check_options(predictor: "Predictor", options: SegmentOptions) -> None:
-    """Raise :class:`ConfigError` for settings that would fail on every input."""
+def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOptions:
+    """Raise :class:`ConfigError` for settings that would fail on every input; return the
+    options ready for every input (an EM pipeline's edge classifier file loaded once)."""
     from microseg.infer.slices import check_z_context
     from microseg.post.registry import POSTPROCESSORS
 
@@ -271,6 +316,16 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> None:
     if options.instances3d not in INSTANCES_3D:
         raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got "
                           f"{options.instances3d!r}")
+    if not _is_em(options.pipeline, options.edge_classifier):
+        return options
+    from microseg.post.graph.em_network import boundary_source, check_em_options, \
+        load_edge_classifier
+
+    check_em_options(options.pipeline, post=options.post, post_params=options.post_params,
+                     channel_axis=options.channel_axis)
+    boundary_source(predictor)
+    return replace(options, edge_classifier=load_edge_classifier(options.edge_classifier,
+                                                                 options.pipeline))
 
 
 def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
@@ -290,11 +345,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
         raise InputError(existing[0], "output exists (use --overwrite to replace it)")
     image = read_image(item.path)
     try:
-        labels = segment(image, predictor, post=options.post, post_params=options.post_params,
-                         diameter=options.diameter, pixel_size=options.pixel_size,
-                         z_context=options.z_context, instances3d=options.instances3d,
-                         spacing=options.spacing, channel_axis=options.channel_axis,
-                         intensity_range=intensity_range)
+        labels = segment(image, predictor, intensity_range=intensity_range, **options.kwargs())
     except InputError as exc:
         raise InputError(item.path, exc.reason) from None
     channels = _channels_first(image, labels.ndim, options.channel_axis)
@@ -337,9 +388,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     """
     from tqdm import tqdm
 
-    options = options or SegmentOptions()
     predictor = load_model(model, **predictor_options)
-    check_options(predictor, options)
+    options = check_options(predictor, options or SegmentOptions())
     items, failed = collect_inputs(inputs)
     run = SegmentRun(failed=list(failed))
     sequence_method = predictor.normalization.method == "sequence"

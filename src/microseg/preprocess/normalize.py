@@ -15,8 +15,8 @@ def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
     """
     image = np.asarray(image, dtype=np.float32)
     lo, hi = np.percentile(image, [low, high], axis=axis, keepdims=axis is not None)
-    out = (image - lo) / np.maximum(hi - lo, eps)
-    return np.clip(out, 0.0, 1.0) if clip else out.astype(np.float32, copy=False)
+    out = ((image - lo) / np.maximum(hi - lo, eps)).astype(np.float32, copy=False)
+    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def normalize_minmax(image: np.ndarray, minimum: float | None = None,
