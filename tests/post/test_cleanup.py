@@ -35,3 +35,14 @@ def test_remove_small_and_relabel():
     final = finalize_labels(labels, min_size=3)
     assert final.dtype == np.uint16 and set(np.unique(final)) == {0, 1, 2}
     assert (final[0:3, 0:3] == 1).all() and (final[8:, 8:] == 2).all()
+
+
+def test_finalize_matches_skimage_relabel_sequential_on_random_labels():
+    from skimage.segmentation import relabel_sequential
+
+    rng = np.random.default_rng(3)
+    labels = rng.choice([0, 3, 17, 70000, 12], size=(40, 50)).astype(np.uint32)
+    expected, _, _ = relabel_sequential(labels)
+    final = finalize_labels(labels)
+    assert final.dtype == np.uint16
+    np.testing.assert_array_equal(final, expected)

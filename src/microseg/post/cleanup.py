@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.segmentation import relabel_sequential
-
-from microseg.io.images import as_labels
 
 
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -27,38 +24,43 @@ def fill_holes(labels: np.ndarray) -> np.ndarray:
     A background component that touches the image border is never a hole; one enclosed by two or
     more different objects is left as background (it is a gap between cells, not a hole).
     """
+    out = labels.copy()
     background = labels == 0
     holes, n_holes = ndi.label(background)
     if n_holes == 0:
-        return labels.copy()
-    border = np.zeros(labels.shape, dtype=bool)
+        return out
+    border = np.zeros(n_holes + 1, dtype=bool)
     for axis in range(labels.ndim):
-        index = [slice(None)] * labels.ndim
-        index[axis] = slice(0, 1)
-        border[tuple(index)] = True
-        index[axis] = slice(-1, None)
-        border[tuple(index)] = True
-    touching = np.unique(holes[border & background])
-    # labels found on the one-pixel rim outside each hole component
-    rim = ndi.grey_dilation(holes, size=(3,) * labels.ndim) * (~background)
-    pairs = np.unique(np.stack([rim[rim > 0], labels[rim > 0]]), axis=1)
-    hole_ids, counts = np.unique(pairs[0], return_counts=True)
-    fill = np.zeros(n_holes + 1, dtype=labels.dtype)
-    single = hole_ids[counts == 1]
-    owner = dict(zip(pairs[0].tolist(), pairs[1].tolist()))
-    fill[single] = [owner[h] for h in single.tolist()]
-    fill[touching] = 0
-    fill[0] = 0
-    out = labels.copy()
-    out[background] = fill[holes[background]]
+        border[np.take(holes, 0, axis=axis)] = True
+        border[np.take(holes, -1, axis=axis)] = True
+    structure = ndi.generate_binary_structure(labels.ndim, labels.ndim)
+    # holes are few and small: look at each one inside its bounding box grown by one pixel
+    for hole_id, box in enumerate(ndi.find_objects(holes), start=1):
+        if box is None or border[hole_id]:
+            continue
+        grown = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
+        hole = holes[grown] == hole_id
+        rim = ndi.binary_dilation(hole, structure) & ~hole
+        owners = np.unique(labels[grown][rim])
+        owners = owners[owners > 0]
+        if len(owners) == 1 and not (labels[grown][rim] == 0).any():
+            out[grown][hole] = owners[0]
     return out
 
 
 def finalize_labels(labels: np.ndarray, min_size: int = 0, fill: bool = False) -> np.ndarray:
-    """Optional hole filling and size filter, then consecutive ids as uint16 (uint32 if needed)."""
+    """Optional hole filling and size filter, then consecutive ids as uint16 (uint32 if needed).
+
+    Ids keep their order: the object with the smallest old id becomes 1.
+    """
+    labels = np.asarray(labels)
+    if labels.size and labels.min() < 0:
+        raise ValueError("labels must be >= 0")
     if fill:
         labels = fill_holes(labels)
-    if min_size > 1:
-        labels = remove_small_objects(labels, min_size)
-    relabelled, _, _ = relabel_sequential(np.asarray(labels))
-    return as_labels(relabelled)
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= max(min_size, 1)
+    keep[0] = False
+    new_ids = np.cumsum(keep) * keep
+    dtype = np.uint16 if new_ids[-1] <= np.iinfo(np.uint16).max else np.uint32
+    return new_ids.astype(dtype)[labels]
