@@ -61,6 +61,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# --- arguments shared by the commands that run a network ----------------------------------------
+MODEL_ARG = arg("--model", default="default",
+                help="checkpoint (.pt), exported .onnx or bundled model name (default: "
+                     "'default', once the model zoo ships it)")
+TTA_ARG = arg("--tta", choices=["none", "mean", "max"], default="none",
+              help="8-fold dihedral test-time augmentation (default none)")
+TILE_ARG = arg("--tile", type=int, metavar="N",
+               help="tile size in pixels (default 512; 128 for 3D models)")
+POST_ARG = arg("--post", help="post-processing: three_class, components, mesmer_watershed, "
+                              "distance_watershed, center_watershed (default: the model's)")
+DIAMETER_ARG = arg("--diameter", type=float, metavar="PX",
+                   help="typical object diameter in the images (pixels); rescales to the "
+                        "model's")
+Z_CONTEXT_ARG = arg("--z-context", choices=["pseudocolor", "none"],
+                    help="2D model on stacks: Context Aware Pseudocoloring or plain slices "
+                         "(default: the model's)")
+BACKEND_ARG = arg("--backend", choices=["torch", "onnxruntime"], default="torch",
+                  help="inference engine (default torch)")
+THREADS_ARG = arg("--threads", type=int, help="CPU threads (default: all cores)")
+QUIET_ARG = arg("--quiet", action="store_true", help="no progress bar")
+
+
 # --- subcommands (one block per command, imports inside the function to keep start-up fast) ------
 
 
@@ -165,7 +187,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
              arg("--minutes", type=float, help="stop after this many minutes (resumable)"),
              arg("--threads", type=int, help="torch threads (default: the config's, else all "
                                              "cores)"),
-             arg("--quiet", action="store_true", help="no progress bar"),
+             QUIET_ARG,
          ])
 def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
@@ -188,21 +210,13 @@ def _run_train(args: argparse.Namespace) -> int:
          arguments=[
              arg("inputs", nargs="+", metavar="INPUT",
                  help="image files, folders of images, glob patterns or CTC sequence folders"),
-             arg("--model", default="default",
-                 help="checkpoint (.pt), exported .onnx or bundled model name (default: "
-                      "'default', once the model zoo ships it)"),
+             MODEL_ARG,
              arg("--out", required=True, metavar="DIR", help="output folder"),
-             arg("--tta", choices=["none", "mean", "max"], default="none",
-                 help="8-fold dihedral test-time augmentation (default none)"),
-             arg("--tile", type=int, metavar="N", help="tile size in pixels (default 512; 128 "
-                                                        "for 3D models)"),
-             arg("--post", help="post-processing: three_class, components, mesmer_watershed, "
-                                "distance_watershed, center_watershed (default: the model's)"),
-             arg("--diameter", type=float, metavar="PX",
-                 help="typical object diameter in the images (pixels); rescales to the model's"),
-             arg("--z-context", choices=["pseudocolor", "none"],
-                 help="2D model on stacks: Context Aware Pseudocoloring or plain slices "
-                      "(default: the model's)"),
+             TTA_ARG,
+             TILE_ARG,
+             POST_ARG,
+             DIAMETER_ARG,
+             Z_CONTEXT_ARG,
              arg("--instances3d", choices=["stitch", "stack"], default="stitch",
                  help="2D model on stacks: post-process each slice and link slices by IoU "
                       "(default), or post-process the stacked maps in 3D"),
@@ -212,9 +226,8 @@ def _run_train(args: argparse.Namespace) -> int:
              arg("--channel-axis", type=int, metavar="AXIS",
                  help="axis holding the model's input channels (multi-channel images); by "
                       "default images are grey or RGB"),
-             arg("--backend", choices=["torch", "onnxruntime"], default="torch",
-                 help="inference engine (default torch)"),
-             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             BACKEND_ARG,
+             THREADS_ARG,
              arg("--pipeline", choices=["cells", "em-mc", "em-lmc"], default="cells",
                  help="cells: maps → post-processing (default); em-mc / em-lmc: grey EM images "
                       "or stacks (Z, Y, X) → the model's membrane map → superpixels → region "
@@ -223,7 +236,7 @@ def _run_train(args: argparse.Namespace) -> int:
                  help="em pipelines: edge random forests written by `microseg train-edges` "
                       "(default: mean membrane probability of each face)"),
              arg("--overwrite", action="store_true", help="replace existing outputs"),
-             arg("--quiet", action="store_true", help="no progress bar"),
+             QUIET_ARG,
          ])
 def _run_segment(args: argparse.Namespace) -> int:
     from microseg.segment import SegmentOptions, segment_paths
@@ -262,7 +275,7 @@ def _run_segment(args: argparse.Namespace) -> int:
                  help="bridge tracks over one missing frame"),
              arg("--no-divisions", action="store_true", help="do not detect divisions"),
              arg("--csv", metavar="FILE", help="table path (default RES_DIR/tracks.csv)"),
-             arg("--quiet", action="store_true", help="no progress bar"),
+             QUIET_ARG,
          ])
 def _run_track(args: argparse.Namespace) -> int:
     from microseg.track import TrackConfig, track_files
@@ -296,10 +309,10 @@ def _run_track(args: argparse.Namespace) -> int:
                  help="train the local forest only (enough for em-mc, not for em-lmc)"),
              arg("--tta", choices=["none", "mean", "max"], default="none",
                  help="test-time augmentation of the boundary maps (default none)"),
-             arg("--tile", type=int, metavar="N", help="tile size in pixels"),
-             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             TILE_ARG,
+             THREADS_ARG,
              arg("--overwrite", action="store_true", help="replace an existing classifier file"),
-             arg("--quiet", action="store_true", help="no progress bar"),
+             QUIET_ARG,
          ])
 def _run_train_edges(args: argparse.Namespace) -> int:
     from microseg.post.graph.em_network import graph_config, train_edges
@@ -321,17 +334,13 @@ def _run_train_edges(args: argparse.Namespace) -> int:
                      "cells: writes NN_RES/maskTTT.tif + res_track.txt and tracks.csv.",
          arguments=[
              arg("seq_dir", metavar="SEQ_DIR", help="CTC sequence folder NN with tTTT.tif frames"),
-             arg("--model", default="default",
-                 help="checkpoint (.pt), exported .onnx or bundled model name"),
+             MODEL_ARG,
              arg("--out", required=True, metavar="NN_RES", help="result folder"),
-             arg("--tta", choices=["none", "mean", "max"], default="none",
-                 help="test-time augmentation of every frame (default none)"),
-             arg("--tile", type=int, metavar="N", help="tile size in pixels"),
-             arg("--post", help="post-processing method (default: the model's)"),
-             arg("--diameter", type=float, metavar="PX",
-                 help="typical cell diameter in the frames (pixels); rescales to the model's"),
-             arg("--z-context", choices=["pseudocolor", "none"],
-                 help="2D model on 3D+t frames: z context of each slice (default: the model's)"),
+             TTA_ARG,
+             TILE_ARG,
+             POST_ARG,
+             DIAMETER_ARG,
+             Z_CONTEXT_ARG,
              arg("--spacing", type=float, nargs="+", metavar="S",
                  help="pixel / voxel size per axis (Y X or Z Y X), for segmentation and the "
                       "tracking distances"),
@@ -340,11 +349,10 @@ def _run_train_edges(args: argparse.Namespace) -> int:
              arg("--gap-closing", action="store_true",
                  help="bridge tracks over one missing frame"),
              arg("--no-divisions", action="store_true", help="do not detect divisions"),
-             arg("--backend", choices=["torch", "onnxruntime"], default="torch",
-                 help="inference engine (default torch)"),
-             arg("--threads", type=int, help="CPU threads (default: all cores)"),
+             BACKEND_ARG,
+             THREADS_ARG,
              arg("--overwrite", action="store_true", help="replace an existing result"),
-             arg("--quiet", action="store_true", help="no progress bar"),
+             QUIET_ARG,
          ])
 def _run_ctc(args: argparse.Namespace) -> int:
     from microseg.ctc_pipeline import segment_and_track
