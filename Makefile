@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.microseg-installed
 INPUT  ?=
+SAMPLE := out/sample/images/000.tif
 
 .PHONY: run test install clean
 
@@ -18,9 +19,13 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-run: $(STAMP)
-	$(VENV)/bin/microseg synth timelapse --out out/demo --seed 0 --perturbed-result
-	$(VENV)/bin/microseg evaluate out/demo/01_RES out/demo/01_GT --metrics seg,f1,ap,iou,errors
+# Segment INPUT (default: a synthetic 1024² nuclei image) with the bundled `default` model into
+# out/: labels TIFF, overlay PNG, measurements CSV; prints the objects found and the time taken.
+run: $(STAMP) $(if $(INPUT),,$(SAMPLE))
+	$(VENV)/bin/microseg segment $(or $(INPUT),$(SAMPLE)) --model default --out out --overwrite
+
+$(SAMPLE): | $(STAMP)
+	$(VENV)/bin/microseg synth nuclei2d --out out/sample --n 1 --seed 0 --size 1024 1024
 
 clean:
 	rm -rf out

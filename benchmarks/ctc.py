@@ -2,7 +2,8 @@
 segment-then-track pipeline).
 
     .venv/bin/python benchmarks/ctc.py [--gap-closing] [--json FILE]
-    .venv/bin/python benchmarks/ctc.py --segment CHECKPOINT [--frames Fluo-N2DH-SIM+=50:65 ...]
+    .venv/bin/python benchmarks/ctc.py --segment CHECKPOINT|NAME [--tta none mean]
+                                       [--frames Fluo-N2DH-SIM+=50:65 ...]
 
 (a) Tracking alone. For every CTC sequence ``$MICROSEG_DATA/ctc/<dataset>/01`` the ground-truth
 TRA markers (``01_GT/TRA/man_trackTTT.tif``) are the input objects, each frame's ids replaced by
@@ -13,12 +14,14 @@ linking, division and lineage decisions alone. Then the 3D+t (CHO) and 2D+t (HeL
 segmentations ``$MICROSEG_DATA/timelapse/*_ERR_SEG.tif`` are tracked with their frames: they
 have no ground truth, so only counts and run time are reported.
 
-(b) ``--segment CHECKPOINT``: every frame of the evaluated range is segmented with the model
-(:func:`microseg.segment.segment`, sequence min/max normalisation), the labels are tracked, and
+(b) ``--segment CHECKPOINT|NAME``: every frame of the evaluated range is segmented with the model
+(:func:`microseg.segment.segment`, the model's own normalisation; for ``sequence`` normalisation
+the min/max of the whole sequence), once per ``--tta`` setting, the labels are tracked, and
 SEG, DET and TRA are computed on those frames only (the ground truth is cut to the range and
 renumbered from 0, parent links into earlier frames dropped). The default ranges are the
-validation ranges of ``configs/xbnet_universal.yaml``, i.e. frames that model was not trained
-on (it trains on the frames before them): Fluo-N2DH-GOWT1 35–91, Fluo-N2DH-SIM+ 50–64,
+validation ranges of ``configs/xbnet_universal.yaml`` and ``configs/default_model.yaml`` (the
+bundled ``default`` model), i.e. frames those models were not trained on (they train on the
+frames before them): Fluo-N2DH-GOWT1 35–91, Fluo-N2DH-SIM+ 50–64,
 Fluo-C2DL-MSC 35–47.
 
 The data root is ``$MICROSEG_DATA`` (default ``../shared/data`` beside the repository). Prints a
@@ -109,7 +112,7 @@ def track_timelapse(name: str, folder: Path, config: TrackConfig, work: Path) ->
 
 
 def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config: TrackConfig,
-                      work: Path) -> dict:
+                      work: Path, tta: str = "none") -> dict:
     """(b) on one sequence: segment frames [first, stop), track, SEG / DET / TRA there."""
     from microseg.segment import segment
 
@@ -122,12 +125,12 @@ def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config:
     intensity_range = (min(e[0] for e in extremes), max(e[1] for e in extremes))
     images = [seq.image(t) for t in chosen]
     start = time.perf_counter()
-    labels = [segment(im, predictor, intensity_range=intensity_range) for im in images]
+    labels = [segment(im, predictor, intensity_range=intensity_range, tta=tta) for im in images]
     segment_s = time.perf_counter() - start
     start = time.perf_counter()
     result = track(labels, images, config)
     track_s = time.perf_counter() - start
-    dataset = work / f"{seq.dataset_dir.name}_held_out"
+    dataset = work / f"{seq.dataset_dir.name}_held_out_{tta}"
     gt = seq.gt
     tracks = clip_tracks(gt.tracks, chosen[0], chosen[-1])
     tracks[:, 1:3] -= chosen[0]
@@ -141,7 +144,7 @@ def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config:
     has_seg = any(t in chosen for t in gt.seg_frames)
     metrics = ("seg", "det", "tra") if has_seg else ("det", "tra")
     overall = evaluate_ctc(dataset / "01_RES", dataset / "01_GT", metrics).overall
-    return {"dataset": seq.dataset_dir.name, "part": "b", "frames": len(chosen),
+    return {"dataset": seq.dataset_dir.name, "part": "b", "tta": tta, "frames": len(chosen),
             "evaluated_frames": f"{chosen[0]}-{chosen[-1]}",
             "seg_images": int(overall.get("n_images", 0)), "tracks": result.n_tracks,
             "gt_divisions": n_divisions(tracks), "divisions": result.n_divisions,
@@ -162,7 +165,7 @@ def parse_frames(items: list[str]) -> dict[str, tuple[int, int]]:
 
 
 def print_table(rows: list[dict]) -> None:
-    columns = ("dataset", "part", "frames", "objects", "tracks", "gt_tracks", "divisions",
+    columns = ("dataset", "part", "tta", "frames", "objects", "tracks", "gt_tracks", "divisions",
                "gt_divisions", "seg", "det", "tra", "aogm", "track_s", "segment_s")
     shown = [c for c in columns if any(c in row for row in rows)]
     cells = [[str(row.get(c, "")) for c in shown] for row in rows]
@@ -181,6 +184,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the id permutations")
     parser.add_argument("--segment", metavar="CHECKPOINT",
                         help="part (b): segment with this model, then track (SEG/DET/TRA)")
+    parser.add_argument("--tta", nargs="+", default=["none"], choices=["none", "mean", "max"],
+                        help="(b) test-time augmentation settings, one run each")
     parser.add_argument("--frames", action="append", default=[], metavar="DATASET=FIRST:STOP",
                         help="(b) frames evaluated per dataset (default: HELD_OUT)")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
@@ -206,9 +211,9 @@ def main() -> None:
             ranges = parse_frames(args.frames)
             for name in args.datasets:
                 seq_dir = root / "ctc" / name / "01"
-                if seq_dir.is_dir():
+                for tta in args.tta if seq_dir.is_dir() else ():
                     rows.append(segment_and_track(seq_dir, ranges[name], predictor, config,
-                                                  work))
+                                                  work, tta))
     print_table(rows)
     line = json.dumps({"benchmark": "ctc", "data": str(root), "config": dataclasses.asdict(config),
                        "segment": args.segment, "rows": rows})

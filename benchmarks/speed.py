@@ -1,10 +1,15 @@
-"""End-to-end segmentation throughput on the CPU (TIFF read → labels, overlay, CSV written).
+"""End-to-end segmentation throughput on the CPU (TIFF read → labels TIFF and CSV written).
 
-Each input goes TIFF read → maps → labels → labels TIFF, overlay PNG and measurement CSV
-written, with PyTorch and with ONNX Runtime.
+Each input goes TIFF read → maps → labels → labels TIFF and measurement CSV written (the
+issue's end-to-end figure), then the overlay PNG (timed apart), with PyTorch and with ONNX
+Runtime.
 
     python benchmarks/speed.py [--threads 2] [--models unet xbnet] [--backends torch onnxruntime]
-                               [--cases sparse dense stack] [--checkpoint CKPT] [--slices 64]
+                               [--cases sparse dense stack] [--checkpoint CKPT|NAME] [--slices 64]
+                               [--no-malloc-tuning]
+
+Like the ``microseg`` command, the script re-executes itself once with glibc's allocator tuned
+for large tensors (:mod:`microseg.malloc`); ``--no-malloc-tuning`` measures without.
 
 Inputs (synthetic, written to a temporary TIFF first): ``sparse`` and ``dense`` — a 2048×2048
 ``nuclei2d`` image at 8 % and 45 % coverage; ``stack`` — a 64×512×512 ``nuclei3d`` stack,
@@ -12,7 +17,7 @@ segmented slice by slice (512² tiles, no z context). Models: ``unet`` (base 16,
 ``xbnet`` preset with **untrained weights** (the network's speed does not depend on them), or a
 trained checkpoint with ``--checkpoint``. Each row times one run (after a warm-up on a small
 image): read, network (normalise, tile, predict, blend), post-processing, writing (labels,
-overlay, measurements), in megapixels (voxels) per second.
+measurements; overlay apart), in megapixels (voxels) per second.
 
 Untrained maps make post-processing time meaningless, so a second table times post-processing
 (``three_class``; per slice + stitching for the stack) and measurement on *oracle* maps — the
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,10 +43,11 @@ from microseg.infer.predictor import Predictor
 from microseg.infer.stitch3d import stitch_slices
 from microseg.io.images import read_image, write_image, write_labels
 from microseg.io.overlay import write_overlay
+from microseg.malloc import reexec_with_tuned_malloc
 from microseg.measure import measure, write_measurements_csv
 from microseg.metrics import seg_score
 from microseg.post.registry import postprocess
-from microseg.segment import maps_to_labels
+from microseg.segment import load_model, maps_to_labels
 from microseg.targets import build as build_target
 
 MODELS = {"unet": dict(base_channels=16, depth=4, out_channels=3), "xbnet": {}}
@@ -68,7 +76,7 @@ def predictors(args: argparse.Namespace) -> list[tuple[str, str, Predictor]]:
     for backend in args.backends:
         if args.checkpoint:
             found.append((Path(args.checkpoint).stem, backend,
-                          Predictor(args.checkpoint, backend=backend, threads=args.threads)))
+                          load_model(args.checkpoint, backend=backend, threads=args.threads)))
             continue
         for name in args.models:
             torch.manual_seed(0)
@@ -92,9 +100,11 @@ def end_to_end(predictor: Predictor, path: Path, out: Path) -> dict[str, float]:
     times["post"] = time.perf_counter() - start
     start = time.perf_counter()
     write_labels(out / f"{path.stem}_labels.tif", labels)
-    write_overlay(out / f"{path.stem}_overlay.png", image, labels)
     write_measurements_csv(out / f"{path.stem}.csv", measure(labels, image))
     times["write"] = time.perf_counter() - start
+    start = time.perf_counter()
+    write_overlay(out / f"{path.stem}_overlay.png", image, labels)
+    times["overlay"] = time.perf_counter() - start
     times["objects"] = int(labels.max())
     return times
 
@@ -126,9 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"],
                         choices=["torch", "onnxruntime"])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--checkpoint", help="time this trained checkpoint instead")
+    parser.add_argument("--checkpoint", help="time this trained checkpoint (or bundled model "
+                                             "name) instead")
     parser.add_argument("--slices", type=int, default=64, help="slices of the stack case")
+    parser.add_argument("--no-malloc-tuning", action="store_true",
+                        help="keep glibc's default allocator thresholds")
     args = parser.parse_args(argv)
+    if not args.no_malloc_tuning:
+        reexec_with_tuned_malloc([sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
     rows, oracle = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(_row(rows[-1]), flush=True)
     print()
     print(f"{'model':<8}{'backend':<13}{'case':<8}{'MP':>6}{'read':>7}{'network':>9}"
-          f"{'post':>7}{'write':>7}{'net MP/s':>10}{'post MP/s':>10}{'e2e MP/s':>10}")
+          f"{'post':>7}{'write':>7}{'overlay':>8}{'net MP/s':>10}{'post MP/s':>10}{'e2e MP/s':>10}")
     for row in rows:
         print(_row(row))
     print("\npost-processing (three_class) and measurement on oracle maps")
@@ -164,12 +179,14 @@ def main(argv: list[str] | None = None) -> None:
               f"{o['objects_found']:>7}{o['seg']:>6.3f}{o['post']:>8.2f}"
               f"{o['megapixels'] / o['post']:>10.1f}{o['measure']:>10.2f}")
     print(json.dumps({"benchmark": "speed", "threads": args.threads, "untrained": not
-                      args.checkpoint, "end_to_end": rows, "oracle_post": oracle}))
+                      args.checkpoint, "malloc_tuning": "glibc.malloc.mmap_threshold" in
+                      os.environ.get("GLIBC_TUNABLES", ""), "end_to_end": rows, "oracle_post": oracle}))
 
 
 def _row(r: dict) -> str:
     return (f"{r['model']:<8}{r['backend']:<13}{r['case']:<8}{r['megapixels']:>6.1f}"
             f"{r['read']:>7.2f}{r['network']:>9.2f}{r['post']:>7.2f}{r['write']:>7.2f}"
+            f"{r['overlay']:>8.2f}"
             f"{r['network_mp_s']:>10.2f}{r['post_mp_s']:>10.1f}{r['end_to_end_mp_s']:>10.2f}")
 
 

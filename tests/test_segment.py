@@ -117,13 +117,7 @@ def test_segment_with_a_checkpoint_path(tmp_path):
     np.testing.assert_array_equal(labels, expected)
 
 
-def test_default_model_is_explained_until_the_zoo_ships_it():
-    from microseg import zoo
-
-    if getattr(zoo, "load_model", None) is not None:
-        pytest.skip("the model zoo provides bundled models")
-    with pytest.raises(InputError, match="no bundled model"):
-        ms.segment(np.zeros((8, 8)))
+def test_a_missing_checkpoint_path_is_named():
     with pytest.raises(InputError, match="checkpoint not found"):
         ms.load_model("/no/such/model.pt")
 

@@ -10,6 +10,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from microseg.errors import MicrosegError
+from microseg.malloc import reexec_with_tuned_malloc
 
 Run = Callable[[argparse.Namespace], int]
 Argument = tuple[tuple[Any, ...], dict[str, Any]]
@@ -48,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``microseg`` console script; returns the exit code."""
+    """Entry point of the ``microseg`` console script; returns the exit code. Run as a
+    process (``argv`` None), it first re-executes itself with glibc's allocator tuned for large
+    tensors (:mod:`microseg.malloc`)."""
+    if argv is None:
+        reexec_with_tuned_malloc()
     args = build_parser().parse_args(argv)
     _, _, run = _COMMANDS[args.command]
     try:
@@ -64,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- arguments shared by the commands that run a network ----------------------------------------
 MODEL_ARG = arg("--model", default="default",
                 help="checkpoint (.pt), exported .onnx or bundled model name (default: "
-                     "'default', once the model zoo ships it)")
+                     "'default'; see `microseg models list`)")
 TTA_ARG = arg("--tta", choices=["none", "mean", "max"], default="none",
               help="8-fold dihedral test-time augmentation (default none)")
 TILE_ARG = arg("--tile", type=int, metavar="N",
@@ -234,7 +239,8 @@ def _run_train(args: argparse.Namespace) -> int:
                       "graph → multicut / lifted multicut"),
              arg("--edge-classifier", metavar="RF.joblib",
                  help="em pipelines: edge random forests written by `microseg train-edges` "
-                      "(default: mean membrane probability of each face)"),
+                      "(default: a bundled model's own, else mean membrane probability of each "
+                      "face)"),
              arg("--overwrite", action="store_true", help="replace existing outputs"),
              QUIET_ARG,
          ])
@@ -250,6 +256,8 @@ def _run_segment(args: argparse.Namespace) -> int:
         predictor_options["tile"] = args.tile
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet, **predictor_options)
+    for stem, count in run.objects.items():
+        print(f"{stem}: {count} objects, {run.seconds[stem]:.1f} s")
     for _, message in run.failed:
         print(f"microseg segment: skipped {message}", file=sys.stderr)
     print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.failed)} failed")
@@ -371,4 +379,28 @@ def _run_ctc(args: argparse.Namespace) -> int:
                                progress=not args.quiet, **predictor_options)
     print(f"segmented and tracked {len(result.frames)} frames: {result.n_tracks} tracks, "
           f"{result.n_divisions} divisions; wrote {args.out}")
+    return 0
+
+
+@command("models", help="The bundled pretrained models: `list` (default) shows one row per "
+                        "model, `info NAME` its model card.",
+         arguments=[
+             arg("action", nargs="?", choices=["list", "info"], default="list",
+                 help="list (default) or info"),
+             arg("name", nargs="?", help="info: the model's name"),
+         ])
+def _run_models(args: argparse.Namespace) -> int:
+    from microseg import zoo
+    from microseg.errors import ConfigError
+
+    if args.action == "list":
+        if args.name is not None:
+            raise ConfigError(f"`models list` takes no name (did you mean `models info "
+                              f"{args.name}`?)")
+        print(zoo.models_table())
+        return 0
+    if args.name is None:
+        raise ConfigError(f"`models info` needs a model name; available: "
+                          f"{', '.join(zoo.available()) or 'none'}")
+    print(zoo.describe(args.name))
     return 0

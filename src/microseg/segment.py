@@ -32,7 +32,7 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.errors import ConfigError, InputError, MicrosegError
 
@@ -50,38 +50,32 @@ OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
 
 def load_model(model: Any = "default", **options: Any) -> "Predictor":
     """A :class:`~microseg.infer.Predictor` for ``model``: a checkpoint / ONNX path, a
-    ``torch.nn.Module``, a Predictor (returned as is), or the name of a bundled model.
+    ``torch.nn.Module``, a Predictor (returned as is), or the name of a bundled model
+    (:func:`microseg.zoo.load_model`; an unknown name raises :class:`InputError` listing the
+    available ones).
 
-    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, …). Names are
-    looked up with ``microseg.zoo.load_model`` when the zoo offers it; otherwise an unknown name
-    raises :class:`InputError` saying what can be given instead.
+    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, …).
     """
     from torch import nn
 
+    from microseg import zoo
     from microseg.infer.predictor import Predictor
 
     if isinstance(model, Predictor):
         return model
     if isinstance(model, nn.Module):
         return Predictor(model, **options)
-    path = Path(str(model)).expanduser()
-    if path.exists() or path.suffix or len(path.parts) > 1:
-        return Predictor(path, **options)
-    zoo_loader = _zoo_loader()
-    if zoo_loader is not None:
-        loaded = zoo_loader(str(model))
-        return loaded if isinstance(loaded, Predictor) else Predictor(loaded, **options)
-    raise InputError(path, "no bundled model of this name: the model zoo has no models yet; "
-                           "give a checkpoint (.pt) written by `microseg train`, an exported "
-                           ".onnx file, or a Predictor")
+    return zoo.load_model(model, **options)
 
 
-def _zoo_loader() -> Callable[[str], Any] | None:
-    try:
-        from microseg import zoo
-    except ImportError:
-        return None
-    return getattr(zoo, "load_model", None)
+def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> Any:
+    """The edge classifier an EM pipeline uses: ``edge_classifier`` when given, else the one
+    bundled with ``model`` when it names a bundled EM model (:mod:`microseg.zoo`), else None."""
+    if edge_classifier is not None or pipeline == "cells":
+        return edge_classifier
+    from microseg.zoo import edge_classifier_for
+
+    return edge_classifier_for(model)
 
 
 def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
@@ -118,12 +112,14 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             ``instances3d`` and ``spacing`` (the graph follows the classifier's training
             configuration).
         edge_classifier: EM pipelines: edge random forests, a file written by ``microseg
-            train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses each
-            face's mean membrane probability as its cut probability.
+            train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses the
+            bundled model's own when ``model`` names one, else each face's mean membrane
+            probability as its cut probability.
     """
     import numpy as np
 
     predictor = load_model(model)
+    edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
     image = np.asarray(image)
     if _is_em(pipeline, edge_classifier):
         from microseg.post.graph.em_network import check_em_options, load_edge_classifier, \
@@ -210,10 +206,13 @@ class InputItem:
 
 @dataclass
 class SegmentRun:
-    """What :func:`segment_paths` did: outputs written per input stem, and failures (input,
-    message starting with the offending path) in input order."""
+    """What :func:`segment_paths` did: outputs written, objects found and seconds taken per
+    input stem, and failures (input, message starting with the offending path) in input
+    order."""
 
     written: dict[str, list[Path]] = field(default_factory=dict)
+    objects: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -330,9 +329,10 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
 
 def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  options: SegmentOptions, overwrite: bool = False,
-                 intensity_range: tuple[float, float] | None = None) -> list[Path]:
-    """Segment one input file and write its three outputs (each atomically). An existing output
-    raises :class:`InputError` unless ``overwrite``; nothing is written then."""
+                 intensity_range: tuple[float, float] | None = None) -> tuple[list[Path], int]:
+    """Segment one input file and write its three outputs (each atomically) → ``(paths,
+    number of objects)``. An existing output raises :class:`InputError` unless ``overwrite``;
+    nothing is written then."""
     import numpy as np
 
     from microseg.io.images import read_image, write_labels
@@ -354,7 +354,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     write_overlay(paths[1], np.moveaxis(channels, 0, -1) if len(channels) == 3 else channels[0],
                   labels)
     write_measurements_csv(paths[2], table)
-    return paths
+    return paths, len(table["label"])
 
 
 def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
@@ -384,25 +384,33 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
 
     A bad input (missing, unreadable, wrong shape, existing output without ``overwrite``) is
     recorded in :attr:`SegmentRun.failed` and skipped; the other inputs are processed.
-    ``predictor_options`` go to :func:`load_model` (``tta``, ``tile``, ``backend``, …).
+    ``predictor_options`` go to :func:`load_model` (``tta``, ``tile``, ``backend``, …). An EM
+    pipeline without an edge classifier uses the bundled model's own
+    (:func:`bundled_edge_classifier`).
     """
+    import time
+
     from tqdm import tqdm
 
     predictor = load_model(model, **predictor_options)
-    options = check_options(predictor, options or SegmentOptions())
+    options = options or SegmentOptions()
+    options = check_options(predictor, replace(options, edge_classifier=bundled_edge_classifier(
+        model, options.pipeline, options.edge_classifier)))
     items, failed = collect_inputs(inputs)
     run = SegmentRun(failed=list(failed))
     sequence_method = predictor.normalization.method == "sequence"
     ranges: dict[Path, tuple[float, float]] = {}
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):
+        start = time.perf_counter()
         try:
             span = None
             if sequence_method and item.sequence is not None:
                 if item.sequence not in ranges:
                     ranges[item.sequence] = sequence_range(item.sequence)
                 span = ranges[item.sequence]
-            run.written[item.stem] = segment_file(item, out_dir, predictor, options, overwrite,
-                                                  span)
+            run.written[item.stem], run.objects[item.stem] = segment_file(
+                item, out_dir, predictor, options, overwrite, span)
+            run.seconds[item.stem] = time.perf_counter() - start
         except (MicrosegError, OSError) as exc:
             run.failed.append((str(item.path), _message(exc, item.path)))
     return run

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.segmentation import watershed
 
 from microseg.errors import InputError
 from microseg.post.cleanup import finalize_labels
-from microseg.targets.neighbourhood import box_size, differs_nearby
+from microseg.post.geodesic import geodesic_territory, touches_other_label
+from microseg.targets.neighbourhood import cross
 from microseg.targets.three_class import BOUNDARY, CELL, default_dilation
 
 
@@ -31,8 +31,8 @@ def three_class_to_instances(probs_or_classes: np.ndarray, *, grow: bool = True,
         probs_or_classes: float probabilities (or logits) ``(3, Y, X)`` / ``(3, Z, Y, X)``, of
             which the argmax is taken, or an integer class map ``(Y, X)`` / ``(Z, Y, X)`` with
             values 0 (background), 1 (boundary), 2 (cell).
-        grow: give boundary pixels to the nearest cell (watershed on the distance to the cell
-            class, through boundary pixels only) when they lie within ``contact_radius`` pixels
+        grow: give boundary pixels to the nearest cell (city-block geodesic distance through
+            the boundary class, :func:`~microseg.post.geodesic.geodesic_territory`) when they lie within ``contact_radius`` pixels
             (box neighbourhood) of another cell's territory, i.e. between touching cells, and
             more than ``band`` pixels (city-block) from the background class.
         contact_radius: half-width of that neighbourhood; the target's ``erosion`` (2) matches.
@@ -48,13 +48,13 @@ def three_class_to_instances(probs_or_classes: np.ndarray, *, grow: bool = True,
     markers, _ = ndi.label(cells)
     labels = markers
     if grow and contact_radius > 0:
-        territory = watershed(ndi.distance_transform_edt(~cells), markers, mask=classes > 0)
-        contact = differs_nearby(territory, size=box_size(classes.ndim, contact_radius),
-                                 count_background=False)
+        foreground = classes > 0
+        territory = geodesic_territory(markers, foreground)
         band = band if band is not None else default_dilation(classes.ndim)
-        inner = ndi.distance_transform_cdt(classes > 0, metric="taxicab")
-        inner = (inner > band) | (inner < 0)      # -1 everywhere: no background class at all
-        labels = np.where(cells | (contact & inner & (classes == BOUNDARY)), territory, 0)
+        inner = foreground if band <= 0 else ndi.binary_erosion(
+            foreground, cross(classes.ndim), iterations=band, border_value=1)
+        contact = touches_other_label(territory, inner & (classes == BOUNDARY), contact_radius)
+        labels = np.where(cells | contact, territory, 0)
     return finalize_labels(labels, min_size=min_size, fill=fill_holes)
 
 

@@ -1,0 +1,144 @@
+"""Model cards: what a bundled model is, what it was trained on and how to reproduce it.
+
+A card is a YAML file ``zoo/cards/<name>.yaml`` read into :class:`ModelCard` with
+:func:`microseg.config.from_dict` (unknown keys are rejected). Fields that repeat the
+checkpoint's own record (architecture, input channels, normalisation, object diameter) are
+there so that a reader needs no torch to see them; the zoo tests check that both agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from microseg.config import from_dict, load_yaml
+from microseg.errors import ConfigError
+from microseg.segment import PIPELINES
+
+
+@dataclass
+class Architecture:
+    """``microseg.models.build(name, **config)`` rebuilds the network (``config`` may leave
+    out arguments at their defaults)."""
+
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InputSpec:
+    """What the network expects: ``channels`` input channels, intensity ``normalization``
+    method (as recorded in the checkpoint: ``percentile``, ``sequence``, …), the typical
+    object diameter it was trained at (``object_diameter_px``, pixels) or the training
+    ``pixel_size`` (physical unit), and the imaging ``modalities`` it was trained on."""
+
+    channels: int
+    normalization: str
+    modalities: list[str] = field(default_factory=list)
+    object_diameter_px: float | None = None
+    pixel_size: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_count("input.channels", self.channels)
+        _check_strings("input.modalities", self.modalities)
+
+
+@dataclass
+class DataSource:
+    """One training data set: ``name``, which part was used (``description``), the paper to
+    cite and its licence or terms of use."""
+
+    name: str
+    description: str
+    citation: str
+    licence: str
+
+
+@dataclass
+class Training:
+    """How the weights were made: ``data``, the training configuration (``config``, a path in
+    the repository), the ``commands`` that reproduce them, the multi-dataset ``scheme`` and the
+    number of ``iterations``."""
+
+    data: list[DataSource]
+    config: str
+    commands: list[str]
+    scheme: str | None = None
+    iterations: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_strings("training.commands", self.commands)
+        if not self.data:
+            raise ConfigError("training.data must name at least one data set")
+
+
+@dataclass
+class Post:
+    """Post-processing of the ``cells`` pipeline: method name (:mod:`microseg.post.registry`)
+    and the parameters it runs with (a subset of what the checkpoint records)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Validation:
+    """One measured figure: ``metric`` = ``value`` on ``split`` of ``dataset``."""
+
+    dataset: str
+    split: str
+    metric: str
+    value: float
+
+
+@dataclass
+class ModelCard:
+    """A bundled model's card (see the module docstring). ``pipeline``: how the maps become
+    instances (:data:`microseg.segment.PIPELINES`). ``edge_classifier``: file name, in
+    the weights folder, of the edge random forests an EM pipeline uses (``microseg
+    train-edges``); ``validation_command`` reproduces the ``validation`` figures."""
+
+    name: str
+    summary: str
+    architecture: Architecture
+    parameters: int
+    input: InputSpec
+    training: Training
+    licence: str
+    pipeline: str = "cells"
+    post: Post | None = None
+    edge_classifier: str | None = None
+    validation: list[Validation] = field(default_factory=list)
+    validation_command: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(f"pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
+        if self.pipeline == "cells" and self.edge_classifier is not None:
+            raise ConfigError("edge_classifier belongs to the EM pipelines (em-mc, em-lmc) only")
+        _check_count("parameters", self.parameters)
+
+
+def _check_count(where: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be an integer >= 1, got {value!r}")
+
+
+def _check_strings(where: str, value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """Read and check a card file. A malformed file raises :class:`~microseg.errors.InputError`,
+    unknown or missing keys and bad values :class:`ConfigError`, each naming the file; the
+    card's ``name`` must be the file's stem."""
+    path = Path(path)
+    data = load_yaml(path)
+    try:
+        card = from_dict(ModelCard, data)
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if card.name != path.stem:
+        raise ConfigError(f"{path}: name {card.name!r} differs from the file name {path.stem!r}")
+    return card
