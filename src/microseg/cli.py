@@ -138,17 +138,10 @@ def _run_convert(args: argparse.Namespace) -> int:
                       "or, for timelapse, a CTC result DIR/NN_RES/"),
          ])
 def _run_synth(args: argparse.Namespace) -> int:
-    import yaml
-
+    from microseg.config import parse_assignment
     from microseg.data.synthetic import write_synthetic
-    from microseg.errors import ConfigError
 
-    params = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        params[key.strip()] = yaml.safe_load(value)
+    params = dict(parse_assignment(item) for item in args.set)
     for key, value in (("shape", args.size), ("n_frames", args.frames), ("sparse", args.sparse)):
         if value is not None:
             params[key] = value
@@ -190,6 +183,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
              arg("--resume", metavar="CKPT", help="continue from a run's last.pt"),
              arg("--out", metavar="DIR", help="output folder (default: the config's output)"),
              arg("--minutes", type=float, help="stop after this many minutes (resumable)"),
+             arg("--stop-at", type=int, metavar="N",
+                 help="stop after iteration N of the schedule (resumable), e.g. to compare "
+                      "variants at equal training"),
+             arg("--set", action="append", default=[], metavar="KEY=VALUE",
+                 help="override a configuration value, e.g. --set "
+                      "model.config.base_channels=32 (repeatable)"),
              arg("--threads", type=int, help="torch threads (default: the config's, else all "
                                              "cores)"),
              QUIET_ARG,
@@ -197,12 +196,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from microseg.config import load_yaml, with_overrides
     from microseg.train import train, train_config
 
-    config = train_config(args.config)
+    config = train_config(with_overrides(load_yaml(args.config), args.set) if args.set
+                          else args.config)
     if args.threads is not None:
         config = dataclasses.replace(config, threads=args.threads)
     result = train(config, resume=args.resume, out=args.out, progress=not args.quiet,
+                   stop_at=args.stop_at,
                    time_limit=None if args.minutes is None else 60.0 * args.minutes)
     best = "none" if result.best_score is None else f"{result.best_score:.4f}"
     print(f"{result.stopped} at iteration {result.iteration}/{result.total}; best "

@@ -67,3 +67,32 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(path, "a configuration file must hold a mapping of keys to values")
     return data
+
+
+def parse_assignment(item: str) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` (a command-line override) → ``(KEY, VALUE parsed as YAML)``."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"expected KEY=VALUE, got {item!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{item!r}: the value is not valid YAML ({exc})") from None
+
+
+def with_overrides(data: dict[str, Any], items: list[str]) -> dict[str, Any]:
+    """A copy of the mapping ``data`` with each ``"a.b.c=VALUE"`` of ``items`` set (missing
+    levels are created)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for item in items:
+        key, value = parse_assignment(item)
+        *parents, last = key.split(".")
+        node = data
+        for i, part in enumerate(parents):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{item!r}: {'.'.join(parents[:i + 1])} is not a mapping")
+        node[last] = value
+    return data

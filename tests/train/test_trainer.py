@@ -202,6 +202,14 @@ def test_microseg_train_command_end_to_end(tmp_path, capsys):
         rows = list(csv.DictReader(handle))
     assert [r["iteration"] for r in rows] == ["1", "2", "3", "4"] and rows[1]["val_f1"] != ""
     assert cli.main(["train", str(tmp_path / "missing.yaml")]) == 2
+    variant = tmp_path / "variant"
+    assert cli.main(["train", str(path), "--out", str(variant), "--quiet", "--stop-at", "3",
+                     "--set", "model.config.base_channels=6"]) == 0
+    assert "stop_at at iteration 3/4" in capsys.readouterr().out
+    from microseg.models.checkpoint import load_checkpoint
+    model, meta, _ = load_checkpoint(variant / "last.pt")
+    assert meta["config"]["base_channels"] == 6
+    assert cli.main(["train", str(path), "--set", "model.config=5", "--set", "model.config.x=1"]) == 2
 
 
 def test_multi_head_model_with_a_target_and_loss_per_head(tmp_path):

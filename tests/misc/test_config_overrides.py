@@ -1,0 +1,24 @@
+import pytest
+
+from microseg.config import parse_assignment, with_overrides
+from microseg.errors import ConfigError
+
+
+def test_values_are_parsed_as_yaml():
+    assert parse_assignment("a=3") == ("a", 3)
+    assert parse_assignment(" b =[1, 2]") == ("b", [1, 2])
+    assert parse_assignment("c=true") == ("c", True)
+    assert parse_assignment("d=x=y") == ("d", "x=y")
+    for bad in ("novalue", "=3", "e=[1"):
+        with pytest.raises(ConfigError):
+            parse_assignment(bad)
+
+
+def test_dotted_keys_set_nested_values_without_touching_the_input():
+    data = {"model": {"name": "unet", "config": {"depth": 4}}, "iterations": 10}
+    out = with_overrides(data, ["model.config.base_channels=32", "iterations=5", "new.key=a"])
+    assert out == {"model": {"name": "unet", "config": {"depth": 4, "base_channels": 32}},
+                   "iterations": 5, "new": {"key": "a"}}
+    assert data["model"]["config"] == {"depth": 4} and data["iterations"] == 10
+    with pytest.raises(ConfigError, match="model.name is not a mapping"):
+        with_overrides(data, ["model.name.x=1"])
