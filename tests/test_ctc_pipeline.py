@@ -112,6 +112,14 @@ def test_bad_sequences(sequence, tmp_path):
     assert not (tmp_path / "RES").exists()
 
 
+def test_a_frame_that_fails_leaves_no_result_folder(sequence, tmp_path):
+    (sequence / "t002.tif").write_bytes(b"II*\x00 this is not a TIFF")
+    with pytest.raises(InputError, match="t002.tif"):
+        segment_and_track(sequence, _bright_is_cell("percentile"), tmp_path / "out" / "RES",
+                          progress=False)
+    assert not (tmp_path / "out" / "RES").exists()
+
+
 def test_command_line(sequence, tmp_path, capsys):
     model = export_onnx(_bright_is_cell("percentile"), tmp_path / "bright.onnx", (1, 1, 32, 32))
     out = tmp_path / "01_RES"

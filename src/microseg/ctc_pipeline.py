@@ -79,16 +79,22 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
     options = check_options(predictor, options or SegmentOptions())
     span = sequence_range(seq.path) if predictor.normalization.method == "sequence" else None
     width = index_width(frames[-1])
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".segmentation-", dir=out_dir) as scratch:
-        for t in tqdm(frames, desc="segment", unit="frame", disable=not progress):
-            try:
-                labels = segment(seq.image(t), predictor, intensity_range=span,
-                                 **options.kwargs())
-            except InputError as exc:
-                raise InputError(seq.frame_path(t), exc.reason) from None
-            write_labels(Path(scratch) / f"mask{t:0{width}d}.tif", labels)
-        for path in _existing_results(out_dir):
-            path.unlink()
-        return track_files(scratch, seq.path, out_dir, track_config, csv=csv,
-                           progress=progress)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".segmentation-", dir=out_dir) as scratch:
+            for t in tqdm(frames, desc="segment", unit="frame", disable=not progress):
+                try:
+                    labels = segment(seq.image(t), predictor, intensity_range=span,
+                                     **options.kwargs())
+                except InputError as exc:
+                    raise InputError(seq.frame_path(t), exc.reason) from None
+                write_labels(Path(scratch) / f"mask{t:0{width}d}.tif", labels)
+            for path in _existing_results(out_dir):
+                path.unlink()
+            return track_files(scratch, seq.path, out_dir, track_config, csv=csv,
+                               progress=progress)
+    except BaseException:
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()                  # leave nothing behind for a run that failed
+        raise
