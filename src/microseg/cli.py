@@ -385,16 +385,27 @@ def _run_ctc(args: argparse.Namespace) -> int:
 
 
 @command("models", help="The bundled pretrained models: `list` (default) shows one row per "
-                        "model, `info NAME` its model card.",
+                        "model, `info NAME` its model card; `pack CKPT OUT [--half]` turns a "
+                        "training checkpoint into a bundled one (weights and meta only).",
          arguments=[
-             arg("action", nargs="?", choices=["list", "info"], default="list",
-                 help="list (default) or info"),
-             arg("name", nargs="?", help="info: the model's name"),
+             arg("action", nargs="?", choices=["list", "info", "pack"], default="list",
+                 help="list (default), info or pack"),
+             arg("name", nargs="?", help="info: the model's name; pack: the checkpoint"),
+             arg("target", nargs="?", help="pack: the file to write"),
+             arg("--half", action="store_true", help="pack: store the weights as float16"),
          ])
 def _run_models(args: argparse.Namespace) -> int:
     from microseg import zoo
     from microseg.errors import ConfigError
 
+    if args.action == "pack":
+        if args.name is None or args.target is None:
+            raise ConfigError("`models pack` needs a checkpoint and the file to write")
+        from microseg.zoo.pack import pack_checkpoint
+
+        written = pack_checkpoint(args.name, args.target, half=args.half)
+        print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+        return 0
     if args.action == "list":
         if args.name is not None:
             raise ConfigError(f"`models list` takes no name (did you mean `models info "
