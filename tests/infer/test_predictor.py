@@ -99,8 +99,8 @@ def _recorded_shapes(model: nn.Module) -> list[tuple[int, ...]]:
 
 def test_diameter_twice_the_training_diameter_halves_the_image():
     model = _unet()
+    shapes = _recorded_shapes(model)      # before the predictor copies the model
     predictor = Predictor(model, meta={"object_diameter": 20.0}, tile=512)
-    shapes = _recorded_shapes(model)
     maps = predictor.predict(np.random.default_rng(6).random((120, 80)), diameter=40.0)
     assert shapes[-1][2:] == (60, 40)
     assert maps.shape == (3, 120, 80)

@@ -74,9 +74,10 @@ def test_the_checkpoint_records_the_z_context():
 def test_slicewise_rescaling_acts_on_y_and_x_only():
     torch.manual_seed(0)
     model = models.build("unet", base_channels=4, depth=2).eval()
-    predictor = Predictor(model, meta={"object_diameter": 10})
-    shapes = []
+    shapes = []                   # hook first: the predictor runs a (batch-norm folded) copy
     model.register_forward_pre_hook(lambda _, inputs: shapes.append(tuple(inputs[0].shape)))
+    predictor = Predictor(model, meta={"object_diameter": 10})
+    shapes.clear()                # the predictor probed the model's heads on a blank input
     stack = np.random.default_rng(0).random((5, 40, 24)).astype(np.float32)
     maps = predictor.predict(stack, diameter=20)
     assert maps.shape == (3, 5, 40, 24)
