@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 from skimage.segmentation import find_boundaries
 
+from microseg import zoo
 from microseg.infer.tta import DIHEDRAL, dihedral, dihedral_inverse
 from microseg.io.atomic import atomic_path
 from microseg.io.images import write_image
@@ -217,7 +218,8 @@ def targets(rows: list[dict]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="boundary network (.pt / .onnx)")
+    parser.add_argument("--checkpoint", required=True,
+                        help="boundary network (.pt / .onnx) or bundled model name")
     parser.add_argument("--cache", default="out/isbi2012",
                         help="folder for cached boundary maps and the edge classifier")
     parser.add_argument("--graph-tta", choices=TTA_MODES, default="mean",
@@ -242,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     root = data_root() / "isbi2012"
     checkpoint = Path(args.checkpoint)
+    if not checkpoint.exists() and zoo.is_model_name(args.checkpoint):
+        checkpoint = zoo.checkpoint_path(args.checkpoint)          # a bundled model's weights
     digest = file_digest(checkpoint)
     cache = Path(args.cache) / f"{checkpoint.stem}-{digest[:12]}"
     predictor = load_model(checkpoint, threads=args.threads)
