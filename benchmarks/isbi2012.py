@@ -66,6 +66,7 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 from microseg import zoo
+from microseg.infer.predictor import Predictor
 from microseg.infer.tta import DIHEDRAL, dihedral, dihedral_inverse
 from microseg.io.atomic import atomic_path
 from microseg.io.images import write_image
@@ -74,7 +75,6 @@ from microseg.metrics import vrand_vinfo, vrand_vinfo_thinned
 from microseg.post.graph import EdgeClassifier, segment_em, train_edge_classifier
 from microseg.post.graph.em_network import em_raw, graph_config, load_edge_classifier, \
     predict_boundary, slice_range, training_instances
-from microseg.infer.predictor import Predictor
 from microseg.segment import load_model
 
 REPO = Path(__file__).resolve().parents[1]
