@@ -106,6 +106,17 @@ def test_folder_per_channel_percentile(folder):
         assert np.percentile(channel, 99.8) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_folder_dark_background_inverts_bright_images_only(folder, tmp_path):
+    root, arrays = folder
+    write_image(root / "images" / "a.png", (255 - _image_of(arrays["a"])).astype(np.uint8))
+    plain, colour = load_samples(_config(**_folder_source(root)), "train")
+    dark, same = load_samples(_config(**_folder_source(root, dark_background=True)), "train")
+    np.testing.assert_allclose(dark.image, 1.0 - plain.image, atol=1e-6)  # bright field: inverted
+    np.testing.assert_array_equal(same.image, colour.image)  # dark background: kept
+    cells = arrays["a"] > 0
+    assert dark.image[0][cells].mean() > dark.image[0][~cells].mean()
+
+
 def test_folder_bad_inputs_name_the_path(folder, tmp_path):
     root, _ = folder
     (root / "train.txt").write_text("a\nzzz\n")

@@ -137,6 +137,19 @@ def test_checkpoint_normalisation_and_activation_are_applied(tmp_path):
     np.testing.assert_allclose(maps.sum(axis=0), 1.0, atol=1e-5)
 
 
+def test_checkpoint_dark_background_inverts_a_bright_field_image(tmp_path):
+    model = _unet()
+    path = save_checkpoint(tmp_path / "model.pt", model, {
+        "in_channels": 1, "target": {"name": "three_class"},
+        "normalization": {"method": "minmax", "dark_background": True}})
+    image = np.full((48, 48), 200, np.uint8)
+    image[10:20, 10:20] = 40  # a dark nucleus on a bright field
+    image[0, 0] = 0
+    scaled = (image / 200.0).astype(np.float32)
+    expected = torch.softmax(torch.from_numpy(_whole(model, 1.0 - scaled[None])), dim=0).numpy()
+    np.testing.assert_allclose(Predictor(path).predict(image), expected, atol=1e-4)
+
+
 @pytest.mark.parametrize("meta,expected", [
     ({"target": {"name": "binary"}}, "sigmoid"),
     ({"target": {"name": "fgbg"}}, "softmax"),

@@ -171,6 +171,16 @@ def test_config_errors():
         config(validation={"metric": "accuracy"})
     with pytest.raises(ConfigError, match="unknown key"):
         config(learning_rate=1.0)
+    with pytest.raises(ConfigError, match="dataset names"):
+        config(validation={"select": []})
+
+
+def test_validation_select_must_name_validation_sets(tmp_path):
+    with pytest.raises(ConfigError, match=r"\['d7'\].*\['d0', 'd1'\]"):
+        Trainer(config(2, validation={"select": ["d1", "d7"]}), tmp_path, datasets(2))
+    trainer = Trainer(config(2, validation={"select": ["d1"]}), tmp_path, datasets(2))
+    scores = trainer.validate()
+    assert scores["f1"] == scores["d1/f1"]  # the headline score is d1's alone
 
 
 def test_collate_stacks_dicts_and_weights():

@@ -81,3 +81,5 @@ def test_summarize_means_over_datasets():
     assert summary["f1"] == 0.75 and summary["ap"] == 0.5 and summary["iou"] == 0.5
     assert summary["loss"] == 1.0 and summary["a/f1"] == 1.0 and summary["b/seg"] == 0.7
     assert "a/f1" not in summarize([a])
+    selected = summarize([a, b], select=["b"])
+    assert selected["f1"] == 0.5 and selected["seg"] == 0.7 and selected["a/f1"] == 1.0

@@ -60,6 +60,7 @@ def test_the_card_matches_the_checkpoint(name):
     assert meta["arch"] == card.architecture.name
     assert {k: meta["config"][k] for k in card.architecture.config} == card.architecture.config
     assert predictor.normalization.method == card.input.normalization
+    assert predictor.normalization.dark_background == card.input.dark_background
     for key, value in (("object_diameter", card.input.object_diameter_px),
                        ("pixel_size", card.input.pixel_size)):
         if value is not None:

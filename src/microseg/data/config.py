@@ -29,7 +29,7 @@ TRUTHS = ("gold", "silver", "gold+silver")
 ALL = "all"  # split name that every source defines: all of its items
 
 _COMMON = {"kind", "name", "split", "channels", "ndim", "normalize", "percentiles", "per_channel",
-           "diameter", "diameter_per_image", "scale", "modality"}
+           "dark_background", "diameter", "diameter_per_image", "scale", "modality"}
 _BY_KIND = {
     "folder": {"images", "labels", "ids", "pattern", "group_by", "include", "label_template"},
     "ctc": {"sequences", "gt", "ranges", "ignore_unannotated", "ignore_margin"},
@@ -69,7 +69,8 @@ class SourceConfig:
     Pixels — ``channels``: 1 (grey; colour by luminance) or 3 (RGB; grey replicated); ``ndim``: 2,
     or 3 for volumes; ``normalize``: ``percentile`` (per image, ``percentiles``), ``minmax`` (per
     image) or ``sequence`` (min/max over a whole CTC sequence or ISBI stack, XB-Net);
-    ``per_channel`` normalises channels separately. ``scale`` resamples by a fixed factor;
+    ``per_channel`` normalises channels separately; ``dark_background`` inverts images whose
+    normalised median is above 0.5 (bright-field, H&E), so objects are always bright. ``scale`` resamples by a fixed factor;
     ``diameter`` rescales to that median object diameter in pixels: one factor per source,
     measured on all of its labelled items whatever the split (so train and val share it), or
     one per image with ``diameter_per_image``; the factor is kept in ``meta["scale"]``.
@@ -97,6 +98,7 @@ class SourceConfig:
     normalize: str = "percentile"
     percentiles: list[float] = field(default_factory=lambda: [1.0, 99.8])
     per_channel: bool = False
+    dark_background: bool = False
     diameter: float | None = None
     diameter_per_image: bool = False
     scale: float | None = None

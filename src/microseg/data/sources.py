@@ -22,7 +22,8 @@ from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import group_of, parse_filename_metadata, range_split
 from microseg.errors import ConfigError, InputError
 from microseg.io.images import as_labels, check_same_shape
-from microseg.preprocess.normalize import normalize_minmax, normalize_percentile, to_grey
+from microseg.preprocess.normalize import (dark_background, normalize_minmax, normalize_percentile,
+                                           to_grey)
 
 
 @dataclass
@@ -155,7 +156,13 @@ def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sa
 
 
 def _normalize(image: np.ndarray, source: SourceConfig, entry: _Entry) -> np.ndarray:
-    """``(C, *spatial)`` float32 → normalised float32 (see ``SourceConfig.normalize``)."""
+    """``(C, *spatial)`` float32 → normalised float32 (see ``SourceConfig.normalize`` and
+    ``SourceConfig.dark_background``)."""
+    image = _rescale_intensity(image, source, entry)
+    return dark_background(image) if source.dark_background else image
+
+
+def _rescale_intensity(image: np.ndarray, source: SourceConfig, entry: _Entry) -> np.ndarray:
     if source.normalize == "sequence":
         low, high = entry.intensity_range()
         return normalize_minmax(image, low, high)

@@ -17,7 +17,7 @@ import numpy as np
 
 from microseg.config import from_dict
 from microseg.errors import ConfigError, InputError
-from microseg.preprocess.normalize import normalize_minmax, normalize_percentile
+from microseg.preprocess.normalize import dark_background, normalize_minmax, normalize_percentile
 
 METHODS = ("percentile", "minmax", "sequence", "none")
 
@@ -65,12 +65,15 @@ class Normalization:
     ``method``: ``percentile`` (map the ``percentiles`` to 0 and 1), ``minmax`` (the image's own
     extremes), ``sequence`` (the extremes of a whole sequence, passed as ``intensity_range``;
     the image's own extremes otherwise) or ``none``. ``per_channel`` normalises each channel on
-    its own. ``channels`` (grey 1 / RGB 3) is informative; the model's input width rules.
+    its own. ``dark_background`` inverts a normalised image with a bright background (see
+    :func:`~microseg.preprocess.normalize.dark_background`). ``channels`` (grey 1 / RGB 3) is
+    informative; the model's input width rules.
     """
 
     method: str = "percentile"
     percentiles: list[float] = field(default_factory=lambda: [1.0, 99.8])
     per_channel: bool = False
+    dark_background: bool = False
     channels: int | None = None
 
     def __post_init__(self) -> None:
@@ -85,6 +88,11 @@ class Normalization:
     def __call__(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None = None) -> np.ndarray:
         """Normalise a float32 ``(C, *spatial)`` image."""
+        image = self._rescale(image, intensity_range)
+        return dark_background(image) if self.dark_background else image
+
+    def _rescale(self, image: np.ndarray,
+                 intensity_range: tuple[float, float] | None) -> np.ndarray:
         if self.method == "none":
             return np.asarray(image, dtype=np.float32)
         if self.method == "percentile":

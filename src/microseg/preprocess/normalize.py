@@ -32,6 +32,21 @@ def normalize_minmax(image: np.ndarray, minimum: float | None = None,
     return (image - lo) / max(hi - lo, eps)
 
 
+#: A normalised image whose median lies above this is taken to have a bright background.
+BRIGHT_BACKGROUND = 0.5
+
+
+def dark_background(image: np.ndarray) -> np.ndarray:
+    """A normalised ``(C, *spatial)`` image (0 = its low, 1 = its high percentile) with a bright
+    background (median above :data:`BRIGHT_BACKGROUND`: bright-field, H&E-like stains) turned
+    into ``1 - image``, so objects are bright on dark as in fluorescence; others are returned as
+    they are. One decision for the whole image, all channels together."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.size and float(np.median(image)) > BRIGHT_BACKGROUND:
+        return (1.0 - image).astype(np.float32, copy=False)
+    return image
+
+
 def to_grey(image: np.ndarray) -> np.ndarray:
     """RGB(A) ``(Y, X, 3|4)`` → grey ``(Y, X)`` by luminance weights; grey input is returned as is."""
     image = np.asarray(image)

@@ -115,7 +115,8 @@ class ValidationConfig:
     loss) selects ``best.pt``; F1 is taken at IoU ``iou``; ``max_images`` caps the images per
     dataset. ``tune`` (e.g. ``{min_size: [10, 20, 40]}``): after training, the post-processing
     parameters of ``best.pt`` are chosen from this grid on the validation data and stored in it
-    (thresholds belong to the model, not to user scripts)."""
+    (thresholds belong to the model, not to user scripts). ``select`` names the validation
+    datasets whose mean score selects ``best.pt`` and tunes (default: all of them)."""
 
     every: int = 500
     metric: str = "f1"
@@ -123,8 +124,12 @@ class ValidationConfig:
     max_images: int | None = None
     post: PostConfig = field(default_factory=PostConfig)
     tune: dict[str, list[Any]] | None = None
+    select: list[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.select is not None and (not self.select
+                                        or not all(isinstance(n, str) for n in self.select)):
+            raise ConfigError(f"validation.select lists dataset names, got {self.select}")
         if self.every < 1:
             raise ConfigError(f"validation.every must be >= 1, got {self.every}")
         if self.metric not in METRICS:

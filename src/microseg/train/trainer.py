@@ -149,6 +149,10 @@ class Trainer:
         torch.set_num_threads(config.threads or os.cpu_count() or 1)
         _seed_everything(config.seed)
         self.data = datasets if datasets is not None else load_datasets(config)
+        unknown = sorted(set(config.validation.select or ()) - set(self.data.val_names))
+        if unknown:
+            raise ConfigError(f"validation.select names {unknown}, which are not validation "
+                              f"datasets; they are {self.data.val_names}")
         self.target = build_target(config.target.name, config.target.params, config.target.heads)
         self.kind = head_target(self.target, config.validation.post.head).kind
         self.model = models.build(config.model.name,
@@ -206,7 +210,8 @@ class Trainer:
         return {
             "in_channels": self.data.channels,
             "normalization": {"method": first.normalize, "percentiles": first.percentiles,
-                              "per_channel": first.per_channel, "channels": first.channels},
+                              "per_channel": first.per_channel, "channels": first.channels,
+                              "dark_background": first.dark_background},
             "target": describe(self.target),
             "post": to_dict(self.config.validation.post),
             "object_diameter": summary["object_diameter"],
@@ -288,7 +293,7 @@ class Trainer:
                        for name, samples in self.validation_sets()]
         finally:
             self.model.train(was_training)
-        return summarize(results)
+        return summarize(results, config.select)
 
     def tune_best(self) -> PostTuning:
         """Choose ``best.pt``'s post-processing from ``validation.tune`` on the validation data

@@ -154,7 +154,7 @@ def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]]
 
     Each image is predicted once; every combination of ``config.tune`` values (added to
     ``config.post.params``) is post-processed and scored, and the one best on
-    ``config.metric`` (mean over datasets) wins; ties keep the earlier candidate.
+    ``config.metric`` (mean over the datasets of ``config.select``) wins; ties keep the earlier candidate.
     """
     if not config.tune:
         raise ConfigError("validation.tune lists no parameter values to try")
@@ -169,7 +169,7 @@ def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]]
         for name, samples in datasets:
             preds = [instances_of(x, s, kind, post) for x, s in zip(logits[name], samples)]
             results.append(score_instances(name, samples, preds, config.iou))
-        metrics = summarize(results)
+        metrics = summarize(results, config.select)
         candidates.append((post, metrics))
         table.append({**candidate, **{k: metrics[k] for k in SCORES if k != "loss"}})
     scores = np.array([m[config.metric] for _, m in candidates], dtype=float)
@@ -200,12 +200,15 @@ class LossOf:
         return float(value)
 
 
-def summarize(results: Sequence[DatasetScores]) -> dict[str, float]:
-    """Mean of each score over datasets (NaNs skipped), plus ``<dataset>/<score>`` entries when
-    there is more than one dataset."""
+def summarize(results: Sequence[DatasetScores],
+              select: Sequence[str] | None = None) -> dict[str, float]:
+    """Mean of each score over datasets (NaNs skipped; over the datasets named in ``select``
+    only, when given), plus ``<dataset>/<score>`` entries for every dataset when there is more
+    than one."""
     summary: dict[str, float] = {}
+    chosen = [r for r in results if select is None or r.name in select]
     for score in SCORES:
-        values = np.array([r.values[score] for r in results], dtype=float)
+        values = np.array([r.values[score] for r in chosen], dtype=float)
         finite = values[~np.isnan(values)]
         summary[score] = float(finite.mean()) if finite.size else float("nan")
     if len(results) > 1:

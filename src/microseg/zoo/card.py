@@ -30,10 +30,12 @@ class InputSpec:
     """What the network expects: ``channels`` input channels, intensity ``normalization``
     method (as recorded in the checkpoint: ``percentile``, ``sequence``, …), the typical
     object diameter it was trained at (``object_diameter_px``, pixels) or the training
-    ``pixel_size`` (physical unit), and the imaging ``modalities`` it was trained on."""
+    ``pixel_size`` (physical unit), and the imaging ``modalities`` it was trained on.
+    ``dark_background``: bright-background images are inverted after normalisation."""
 
     channels: int
     normalization: str
+    dark_background: bool = False
     modalities: list[str] = field(default_factory=list)
     object_diameter_px: float | None = None
     pixel_size: float | None = None

@@ -67,6 +67,8 @@ def describe(name: str) -> str:
 def _input(model: ModelCard) -> list[str]:
     spec = model.input
     parts = [f"{spec.channels} channel(s)", f"{spec.normalization} normalisation"]
+    if spec.dark_background:
+        parts.append("bright-background images inverted")
     if spec.object_diameter_px is not None:
         parts.append(f"trained at object diameter {spec.object_diameter_px:g} px")
     if spec.pixel_size is not None:
