@@ -164,6 +164,23 @@ def test_resume_rejects_a_different_model(tmp_path):
               progress=False)
 
 
+def test_init_starts_from_a_checkpoints_weights(tmp_path):
+    first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
+    trained, _, _ = load_checkpoint(first.last)
+    tuned = Trainer(config(init=str(first.last)), tmp_path / "b", datasets())
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[name], value)
+    assert tuned.iteration == 0  # the weights only: a new run with its own schedule
+    fresh = Trainer(config(), tmp_path / "c", datasets())  # same seed, so the same start
+    assert not torch.equal(next(fresh.model.parameters()), next(trained.parameters()))
+    other = config(init=str(first.last),
+                   model={"name": "unet", "config": {"depth": 2, "base_channels": 8}})
+    with pytest.raises(InputError, match="architecture differs"):
+        Trainer(other, tmp_path / "d", datasets())
+    with pytest.raises(InputError, match="not found"):
+        Trainer(config(init=str(tmp_path / "none.pt")), tmp_path / "e", datasets())
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="exactly one"):
         config(epochs=3)

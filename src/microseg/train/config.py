@@ -162,7 +162,9 @@ class EarlyStoppingConfig:
 class TrainConfig:
     """A training run. Exactly one of ``iterations`` (optimiser steps) and ``epochs`` is given;
     an epoch is ``iterations_per_epoch`` steps (default: one pass over the training images).
-    ``crop`` (square, pixels) overrides ``augment.crop``; ``None`` keeps ``augment.crop``."""
+    ``crop`` (square, pixels) overrides ``augment.crop``; ``None`` keeps ``augment.crop``.
+    ``init`` (a checkpoint path or a bundled model name) starts from that model's weights
+    (fine-tuning); its architecture must be the configured one."""
 
     data: DataConfig
     train_split: str = "train"
@@ -184,6 +186,7 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     channels_last: bool = False
+    init: str | None = None
     log_every: int = 10
     output: str = "runs/train"
 

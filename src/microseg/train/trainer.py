@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from microseg import losses, models
+from microseg import losses, models, zoo
 from microseg.augment import Augmenter
 from microseg.config import to_dict
 from microseg.data.datasets import TrainingDataset
@@ -157,6 +157,8 @@ class Trainer:
         self.kind = head_target(self.target, config.validation.post.head).kind
         self.model = models.build(config.model.name,
                                   **model_config(config, self.data.channels, self.target))
+        if config.init is not None:
+            self.initialise(config.init)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loss = losses.build(config.loss.name, **config.loss.params)
@@ -250,12 +252,25 @@ class Trainer:
     def save_last(self, metrics: dict[str, float]) -> Path:
         return save_checkpoint(self.out / "last.pt", self.model, self.meta(metrics), **self.state())
 
-    def resume(self, path: str | Path) -> None:
-        """Load ``path`` (a ``last.pt``) and continue from its iteration."""
-        path = Path(path)
+    def initialise(self, name_or_path: str) -> None:
+        """Copy the weights of a checkpoint (path or bundled model name) into the new model."""
+        path = zoo.checkpoint_path(name_or_path) if zoo.is_model_name(name_or_path) \
+            else Path(name_or_path)
+        model, _ = self._matching_checkpoint(path)
+        self.model.load_state_dict(model.state_dict())
+
+    def _matching_checkpoint(self, path: Path) -> tuple[nn.Module, dict[str, Any]]:
+        """The model and trainer state of checkpoint ``path``, which must have this run's
+        architecture."""
         model, meta, state = load_checkpoint(path)
         if meta["arch"] != self.model.arch or meta["config"] != plain_data(self.model.config):
             raise InputError(path, "checkpoint architecture differs from the configured model")
+        return model, state
+
+    def resume(self, path: str | Path) -> None:
+        """Load ``path`` (a ``last.pt``) and continue from its iteration."""
+        path = Path(path)
+        model, state = self._matching_checkpoint(path)
         if "optimizer" not in state:
             raise InputError(path, "checkpoint holds no trainer state (use a run's last.pt)")
         if len(state["streams"]) != len(self.streams):
