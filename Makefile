@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.microseg-installed
 INPUT  ?=
 SAMPLE := out/sample/images/000.tif
 
-.PHONY: run test install clean
+.PHONY: run test install clean train-default
 
 install: $(STAMP)
 
@@ -26,6 +26,16 @@ run: $(STAMP) $(if $(INPUT),,$(SAMPLE))
 
 $(SAMPLE): | $(STAMP)
 	$(VENV)/bin/microseg synth nuclei2d --out out/sample --n 1 --seed 0 --size 1024 1024
+
+# Retrain the bundled `default` model from ../shared/data in two stages (about 2 h of CPU), then
+# pack it. runs/default_model*/ hold the checkpoints; an interrupted run resumes from last.pt.
+RESUME = $$(test -f $(1)/last.pt && echo --resume $(1)/last.pt)
+train-default: $(STAMP)
+	$(VENV)/bin/microseg train configs/default_model.yaml --out runs/default_model \
+	  $(call RESUME,runs/default_model)
+	$(VENV)/bin/microseg train configs/default_model_finetune.yaml --out runs/default_model_finetune \
+	  $(call RESUME,runs/default_model_finetune)
+	$(VENV)/bin/microseg models pack runs/default_model_finetune/best.pt src/microseg/zoo/weights/default.pt
 
 clean:
 	rm -rf out
