@@ -70,10 +70,11 @@ class SourceConfig:
     or 3 for volumes; ``normalize``: ``percentile`` (per image, ``percentiles``), ``minmax`` (per
     image) or ``sequence`` (min/max over a whole CTC sequence or ISBI stack, XB-Net);
     ``per_channel`` normalises channels separately; ``dark_background`` inverts images whose
-    normalised median is above 0.5 (bright-field, H&E), so objects are always bright. ``scale`` resamples by a fixed factor;
-    ``diameter`` rescales to that median object diameter in pixels: one factor per source,
-    measured on all of its labelled items whatever the split (so train and val share it), or
-    one per image with ``diameter_per_image``; the factor is kept in ``meta["scale"]``.
+    normalised median is above 0.5 (bright-field, H&E), so objects are always bright.
+    ``scale`` resamples by a fixed factor; ``diameter`` rescales to that median object diameter
+    in pixels: one factor per source, measured on all of its labelled items whatever the split
+    (so train and val share it), or one per image with ``diameter_per_image``; the factor is
+    kept in ``meta["scale"]``.
     """
 
     kind: str

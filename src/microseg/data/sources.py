@@ -22,8 +22,7 @@ from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import group_of, parse_filename_metadata, range_split
 from microseg.errors import ConfigError, InputError
 from microseg.io.images import as_labels, check_same_shape
-from microseg.preprocess.normalize import (dark_background, normalize_minmax, normalize_percentile,
-                                           to_grey)
+from microseg.preprocess.normalize import Normalization, to_grey
 
 
 @dataclass
@@ -155,24 +154,18 @@ def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sa
                   group=f"{name}/{entry.group}", ignore=ignore, meta=meta)
 
 
+def source_normalization(source: SourceConfig) -> Normalization:
+    """The normalisation of ``source``'s images, as a checkpoint records it for inference."""
+    return Normalization(method=source.normalize, percentiles=list(source.percentiles),
+                         per_channel=source.per_channel, dark_background=source.dark_background,
+                         channels=source.channels)
+
+
 def _normalize(image: np.ndarray, source: SourceConfig, entry: _Entry) -> np.ndarray:
     """``(C, *spatial)`` float32 → normalised float32 (see ``SourceConfig.normalize`` and
-    ``SourceConfig.dark_background``)."""
-    image = _rescale_intensity(image, source, entry)
-    return dark_background(image) if source.dark_background else image
-
-
-def _rescale_intensity(image: np.ndarray, source: SourceConfig, entry: _Entry) -> np.ndarray:
-    if source.normalize == "sequence":
-        low, high = entry.intensity_range()
-        return normalize_minmax(image, low, high)
-    if source.normalize == "percentile":
-        axis = tuple(range(1, image.ndim)) if source.per_channel else None
-        low, high = source.percentiles
-        return normalize_percentile(image, low, high, axis=axis)
-    if source.per_channel:
-        return np.stack([normalize_minmax(c) for c in image])
-    return normalize_minmax(image)
+    ``SourceConfig.dark_background``); ``sequence`` uses the whole sequence's range."""
+    intensity = entry.intensity_range() if source.normalize == "sequence" else None
+    return source_normalization(source)(image, intensity)
 
 
 def _select(source: SourceConfig, entries: list[_Entry], split: str) -> list[_Entry]:

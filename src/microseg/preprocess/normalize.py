@@ -1,7 +1,16 @@
-"""Intensity normalisation of images before a network sees them."""
+"""Intensity normalisation of images before a network sees them, in training and inference alike
+(:class:`Normalization` is what a checkpoint records)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
 import numpy as np
+
+from microseg.config import from_dict
+from microseg.errors import ConfigError
+
+METHODS = ("percentile", "minmax", "sequence", "none")
 
 
 def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8,
@@ -66,3 +75,51 @@ def to_grey(image: np.ndarray) -> np.ndarray:
         rgb = image[..., :3].astype(np.float32)
         return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return image
+
+
+@dataclass
+class Normalization:
+    """Intensity normalisation as recorded in a checkpoint's ``meta["normalization"]``.
+
+    ``method``: ``percentile`` (map the ``percentiles`` to 0 and 1), ``minmax`` (the image's own
+    extremes), ``sequence`` (the extremes of a whole sequence, passed as ``intensity_range``;
+    the image's own extremes otherwise) or ``none``. ``per_channel`` normalises each channel on
+    its own. ``dark_background`` inverts a normalised image with a bright background (see
+    :func:`~microseg.preprocess.normalize.dark_background`). ``channels`` (grey 1 / RGB 3) is
+    informative; the model's input width rules.
+    """
+
+    method: str = "percentile"
+    percentiles: list[float] = field(default_factory=lambda: [1.0, 99.8])
+    per_channel: bool = False
+    dark_background: bool = False
+    channels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"normalization method {self.method!r} unknown; use one of {METHODS}")
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> "Normalization":
+        """From ``meta["normalization"]``; the percentile default when it is absent."""
+        return from_dict(cls, dict(meta.get("normalization") or {}), where="normalization")
+
+    def __call__(self, image: np.ndarray,
+                 intensity_range: tuple[float, float] | None = None) -> np.ndarray:
+        """Normalise a float32 ``(C, *spatial)`` image."""
+        image = self._rescale(image, intensity_range)
+        return dark_background(image) if self.dark_background else image
+
+    def _rescale(self, image: np.ndarray,
+                 intensity_range: tuple[float, float] | None) -> np.ndarray:
+        if self.method == "none":
+            return np.asarray(image, dtype=np.float32)
+        if self.method == "percentile":
+            axis = tuple(range(1, image.ndim)) if self.per_channel else None
+            low, high = self.percentiles
+            return normalize_percentile(image, low, high, axis=axis)
+        if self.method == "sequence" and intensity_range is not None:
+            return normalize_minmax(image, *intensity_range)
+        if self.per_channel:
+            return np.stack([normalize_minmax(c) for c in image])
+        return normalize_minmax(image)

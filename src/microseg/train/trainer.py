@@ -26,7 +26,7 @@ from microseg.data.datasets import TrainingDataset
 from microseg.data.rescale import median_diameter
 from microseg.data.sample import Sample
 from microseg.data.sample import summarize as summarize_samples
-from microseg.data.sources import load_source, source_name
+from microseg.data.sources import load_source, source_name, source_normalization
 from microseg.errors import ConfigError, InputError
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
 from microseg.train.batches import BatchStream, stream_seed
@@ -211,9 +211,7 @@ class Trainer:
         summary = self.data_summary
         return {
             "in_channels": self.data.channels,
-            "normalization": {"method": first.normalize, "percentiles": first.percentiles,
-                              "per_channel": first.per_channel, "channels": first.channels,
-                              "dark_background": first.dark_background},
+            "normalization": to_dict(source_normalization(first)),
             "target": describe(self.target),
             "post": to_dict(self.config.validation.post),
             "object_diameter": summary["object_diameter"],

@@ -154,7 +154,8 @@ def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]]
 
     Each image is predicted once; every combination of ``config.tune`` values (added to
     ``config.post.params``) is post-processed and scored, and the one best on
-    ``config.metric`` (mean over the datasets of ``config.select``) wins; ties keep the earlier candidate.
+    ``config.metric`` (mean over the datasets of ``config.select``) wins; ties keep the earlier
+    candidate.
     """
     if not config.tune:
         raise ConfigError("validation.tune lists no parameter values to try")
