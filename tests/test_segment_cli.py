@@ -120,3 +120,18 @@ def test_model_and_option_errors_stop_before_any_output(checkpoint, images, tmp_
     assert "diameter" in capsys.readouterr().err
     assert _segment(images, "--model", checkpoint, "--out", out, "--post", "magic") == 2
     assert not out.exists()
+
+
+def test_post_params_override_the_models(checkpoint, images, tmp_path, capsys):
+    source = images / "cell0.tif"
+    everything, nothing = tmp_path / "all", tmp_path / "none"
+    for out, threshold in ((everything, 0.0), (nothing, 1.0)):
+        assert _segment(source, "--model", checkpoint, "--out", out, "--post", "components",
+                        "--post-param", "foreground=2", "--post-param",
+                        f"threshold={threshold}") == 0
+    # every softmax probability is above 0 and below 1
+    assert np.all(read_labels(_outputs(everything, "cell0")[0]) == 1)
+    assert not read_labels(_outputs(nothing, "cell0")[0]).any()
+    assert _segment(source, "--model", checkpoint, "--out", tmp_path / "bad",
+                    "--post-param", "threshold") == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -222,6 +222,9 @@ def _run_train(args: argparse.Namespace) -> int:
              TTA_ARG,
              TILE_ARG,
              POST_ARG,
+             arg("--post-param", action="append", default=[], metavar="KEY=VALUE",
+                 help="post-processing parameter overriding the model's, e.g. --post-param "
+                      "min_size=20 --post-param seed_threshold=0.6 (repeatable)"),
              DIAMETER_ARG,
              Z_CONTEXT_ARG,
              arg("--instances3d", choices=["stitch", "stack"], default="stitch",
@@ -247,9 +250,12 @@ def _run_train(args: argparse.Namespace) -> int:
              QUIET_ARG,
          ])
 def _run_segment(args: argparse.Namespace) -> int:
+    from microseg.config import parse_assignment
     from microseg.segment import SegmentOptions, segment_paths
 
-    options = SegmentOptions(post=args.post, diameter=args.diameter, z_context=args.z_context,
+    post_params = dict(parse_assignment(item) for item in args.post_param) or None
+    options = SegmentOptions(post=args.post, post_params=post_params, diameter=args.diameter,
+                             z_context=args.z_context,
                              instances3d=args.instances3d, spacing=args.spacing,
                              channel_axis=args.channel_axis, pipeline=args.pipeline,
                              edge_classifier=args.edge_classifier)

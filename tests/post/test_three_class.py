@@ -5,8 +5,9 @@ from skimage.draw import disk
 from skimage.metrics import variation_of_information
 from skimage.morphology import ball
 from skimage.segmentation import expand_labels
+from scipy import ndimage as ndi
 
-from microseg.errors import InputError
+from microseg.errors import ConfigError, InputError
 from microseg.metrics import match
 from microseg.post.three_class import three_class_to_instances
 from microseg.targets import ThreeClass
@@ -108,3 +109,96 @@ def test_no_cells_gives_empty_labels():
 def test_bad_input(bad, reason):
     with pytest.raises(InputError, match=reason):
         three_class_to_instances(bad)
+
+
+def ndi_smooth(noise):
+    """Blobby probabilities in [0, 1] from white noise."""
+    smooth = ndi.gaussian_filter(noise, 4)
+    return (smooth - smooth.min()) / (smooth.max() - smooth.min())
+
+
+def bridged_disks_probabilities():
+    """Two touching disks (labels 1, 2) as 3-class probabilities whose cell probability dips to
+    0.55 on the contact line only: the argmax calls the contact cell, so the disks merge."""
+    labels = np.zeros((40, 70), np.uint16)
+    labels[disk((20, 22), 12, shape=labels.shape)] = 1
+    labels[disk((20, 45), 12, shape=labels.shape)] = 2
+    labels[(labels == 0) & (np.arange(70) >= 33) & (np.arange(70) <= 34)
+           & ((np.arange(40) >= 15) & (np.arange(40) <= 25))[:, None]] = 1
+    cell = np.where(labels > 0, 0.9, 0.05)
+    cell[:, 33:35] = np.where(labels[:, 33:35] > 0, 0.55, cell[:, 33:35])
+    background = np.where(labels > 0, 0.05, 0.9)
+    probs = np.stack([background, 1 - background - cell, cell]).astype(np.float32)
+    return labels, probs
+
+
+def test_seed_threshold_splits_a_weak_contact():
+    labels, probs = bridged_disks_probabilities()
+    merged = three_class_to_instances(probs, grow=False, min_size=0)
+    assert merged.max() == 1
+    split = three_class_to_instances(probs, grow=False, min_size=0, seed_threshold=0.7)
+    assert split.max() == 2
+    # each part is one disk, up to the two contact columns shared out between them
+    truth = labels.copy()
+    truth[:, 33:35] = 0
+    result = match(truth, np.where(truth > 0, split, 0), iou=0.9)
+    assert result.tp == 2 and result.fp == 0 and result.fn == 0
+    assert np.array_equal(split > 0, labels > 0)
+
+
+def test_seed_threshold_equal_to_cell_threshold_gives_the_mask_components():
+    rng = np.random.default_rng(3)
+    cell = ndi_smooth(rng.random((60, 80)))
+    probs = np.stack([1 - cell, np.zeros_like(cell), cell]).astype(np.float32)
+    expected, _ = ndi.label(cell > 0.5)
+    result = three_class_to_instances(probs, grow=False, min_size=0, fill_holes=False,
+                                      seed_threshold=0.5, cell_threshold=0.5)
+    assert expected.max() > 3
+    assert same_partition(result, expected)
+
+
+def test_unconfident_objects_without_a_seed_are_dropped():
+    labels = separated_disks()
+    cell = np.where(labels > 0, 0.9, 0.05)
+    cell[labels == 21] = 0.6                     # never above the seed threshold
+    probs = np.stack([1 - cell, np.zeros_like(cell), cell]).astype(np.float32)
+    result = three_class_to_instances(probs, grow=False, min_size=0, seed_threshold=0.7)
+    kept = labels * (labels != 21)
+    assert same_partition(result, kept)
+
+
+def test_seed_threshold_errors():
+    labels, probs = bridged_disks_probabilities()
+    with pytest.raises(InputError, match="probabilities"):
+        three_class_to_instances(ThreeClass()(labels), seed_threshold=0.7)
+    with pytest.raises(ConfigError, match="cell_threshold"):
+        three_class_to_instances(probs, seed_threshold=0.4, cell_threshold=0.5)
+
+
+def test_min_confidence_drops_faint_objects():
+    labels = separated_disks()
+    cell = np.where(labels > 0, 0.95, 0.05)
+    cell[labels == 14] = 0.8                     # a faint object: argmax cell, peak 0.8
+    probs = np.stack([1 - cell, np.zeros_like(cell), cell]).astype(np.float32)
+    everything = three_class_to_instances(probs, grow=False, min_size=0)
+    assert same_partition(everything, labels)
+    assert same_partition(three_class_to_instances(probs, grow=False, min_size=0,
+                                                   min_confidence=0.75), labels)
+    confident = three_class_to_instances(probs, grow=False, min_size=0, min_confidence=0.85)
+    assert same_partition(confident, labels * (labels != 14))
+
+
+def test_an_unconfident_seed_leaves_its_pixels_to_a_confident_neighbour():
+    labels, probs = bridged_disks_probabilities()
+    probs[2] = np.where(labels == 2, 0.75, probs[2])   # seed of disk 2 peaks at 0.75
+    result = three_class_to_instances(probs, grow=False, min_size=0, seed_threshold=0.7,
+                                      min_confidence=0.8)
+    assert result.max() == 1 and np.array_equal(result > 0, labels > 0)
+
+
+def test_min_confidence_errors():
+    labels, probs = bridged_disks_probabilities()
+    with pytest.raises(InputError, match="probabilities"):
+        three_class_to_instances(ThreeClass()(labels), min_confidence=0.9)
+    with pytest.raises(ConfigError, match="min_confidence"):
+        three_class_to_instances(probs, min_confidence=1.5)
