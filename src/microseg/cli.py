@@ -6,6 +6,7 @@ A subcommand is one function decorated with :func:`command`, which lists its arg
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"microseg {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the reader of our output stopped early (e.g. `| head -1`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no error at exit
+        return 141            # 128 + SIGPIPE, as a shell reports it
 
 
 # --- arguments shared by the commands that run a network ----------------------------------------
