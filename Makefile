@@ -27,7 +27,7 @@ run: $(STAMP) $(if $(INPUT),,$(SAMPLE))
 $(SAMPLE): | $(STAMP)
 	$(VENV)/bin/microseg synth nuclei2d --out out/sample --n 1 --seed 0 --size 1024 1024
 
-# Retrain the bundled `default` model from ../shared/data in two stages (about 2 h of CPU), then
+# Retrain the bundled `default` model from ../shared/data in three stages (about 3 h of CPU), then
 # pack it. runs/default_model*/ hold the checkpoints; an interrupted run resumes from last.pt.
 RESUME = $$(test -f $(1)/last.pt && echo --resume $(1)/last.pt)
 train-default: $(STAMP)
@@ -35,7 +35,9 @@ train-default: $(STAMP)
 	  $(call RESUME,runs/default_model)
 	$(VENV)/bin/microseg train configs/default_model_finetune.yaml --out runs/default_model_finetune \
 	  $(call RESUME,runs/default_model_finetune)
-	$(VENV)/bin/microseg models pack runs/default_model_finetune/best.pt src/microseg/zoo/weights/default.pt
+	$(VENV)/bin/microseg train configs/default_model_stage3.yaml --out runs/default_model_stage3 \
+	  $(call RESUME,runs/default_model_stage3)
+	$(VENV)/bin/microseg models pack runs/default_model_stage3/best.pt src/microseg/zoo/weights/default.pt
 
 clean:
 	rm -rf out

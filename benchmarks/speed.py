@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                              "post_mp_s": mp / times["post"], "end_to_end_mp_s": mp / total})
                 print(_row(rows[-1]), flush=True)
     print()
-    print(f"{'model':<8}{'backend':<13}{'case':<8}{'MP':>6}{'read':>7}{'network':>9}"
+    print(f"{'model':<8} {'backend':<12}{'case':<8}{'MP':>6}{'read':>7}{'network':>9}"
           f"{'post':>7}{'write':>7}{'overlay':>8}{'net MP/s':>10}{'post MP/s':>10}{'e2e MP/s':>10}")
     for row in rows:
         print(_row(row))
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _row(r: dict) -> str:
-    return (f"{r['model']:<8}{r['backend']:<13}{r['case']:<8}{r['megapixels']:>6.1f}"
+    return (f"{r['model']:<8} {r['backend']:<12}{r['case']:<8}{r['megapixels']:>6.1f}"
             f"{r['read']:>7.2f}{r['network']:>9.2f}{r['post']:>7.2f}{r['write']:>7.2f}"
             f"{r['overlay']:>8.2f}"
             f"{r['network_mp_s']:>10.2f}{r['post_mp_s']:>10.1f}{r['end_to_end_mp_s']:>10.2f}")
