@@ -47,7 +47,25 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if origin is list and isinstance(value, list):
         (item,) = typing.get_args(hint) or (Any,)
         return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint in (float, int, bool, str):
+        return _scalar(hint, value, where)
     return value
+
+
+def _scalar(hint: type, value: Any, where: str) -> Any:
+    """``value`` checked against the scalar type ``hint``; a float written as ``1e-4`` (a string
+    to YAML 1.1, which wants ``1.0e-4``) is read as the number it means."""
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and (hint is bool or not isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where} must be {hint.__name__}, got {type(value).__name__} "
+                      f"{value!r}")
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

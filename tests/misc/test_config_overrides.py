@@ -22,3 +22,27 @@ def test_dotted_keys_set_nested_values_without_touching_the_input():
     assert data["model"]["config"] == {"depth": 4} and data["iterations"] == 10
     with pytest.raises(ConfigError, match="model.name is not a mapping"):
         with_overrides(data, ["model.name.x=1"])
+
+
+def test_scalar_fields_are_checked_and_yaml_1_1_exponents_read_as_floats():
+    from dataclasses import dataclass
+
+    from microseg.config import from_dict
+
+    @dataclass
+    class Opt:
+        lr: float = 1.0
+        steps: int = 1
+        flag: bool = False
+        name: str = "adam"
+        init: str | None = None
+
+    # PyYAML reads "1e-4" (no dot) as a string; a float field takes the number it means
+    got = from_dict(Opt, with_overrides({}, ["lr=1e-4", "steps=3", "flag=true", "init=a.pt"]))
+    assert got == Opt(lr=1e-4, steps=3, flag=True, init="a.pt")
+    assert isinstance(from_dict(Opt, {"lr": 2}).lr, float)
+    for bad, field in (({"lr": "fast"}, "lr"), ({"steps": "3"}, "steps"),
+                       ({"steps": True}, "steps"), ({"flag": 1}, "flag"),
+                       ({"name": 3}, "name"), ({"init": 3}, "init")):
+        with pytest.raises(ConfigError, match=f"opt.{field} must be "):
+            from_dict(Opt, bad, where="opt")
