@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from microseg.preprocess.normalize import (dark_background, normalize_minmax, normalize_percentile,
-                                           to_grey)
+from microseg.preprocess.normalize import (Normalization, normalize_minmax,
+                                           normalize_percentile, to_grey)
 
 
 @pytest.mark.parametrize("clip", [False, True])
@@ -31,13 +31,20 @@ def test_minmax_with_a_sequence_range_and_grey():
     assert to_grey(np.ones((3, 3))).shape == (3, 3)
 
 
-def test_dark_background_inverts_bright_field_only():
+def test_dark_background_inverts_bright_field_only_and_says_so():
     bright = np.full((1, 10, 10), 0.9, np.float32)  # bright background, two dark objects
     bright[0, 2:4, 2:4] = 0.1
     bright[0, 6:8, 6:8] = 0.2
-    out = dark_background(bright)
-    assert out.dtype == np.float32
+    norm = Normalization(method="none", dark_background=True)
+    out, inverted = norm.apply(bright)
+    assert inverted and out.dtype == np.float32
     np.testing.assert_allclose(out, 1.0 - bright, atol=1e-7)
     assert out[0, 2, 2] > out[0, 0, 0]  # objects are now brighter than the background
+    np.testing.assert_allclose(norm(bright), out)
     fluorescence = 1.0 - bright
-    np.testing.assert_array_equal(dark_background(fluorescence), fluorescence)
+    assert norm.apply(fluorescence)[1] is False
+    np.testing.assert_array_equal(norm(fluorescence), fluorescence)
+    # without dark_background nothing is inverted, whatever the background
+    plain = Normalization(method="none")
+    assert plain.apply(bright)[1] is False
+    np.testing.assert_array_equal(plain(bright), bright)

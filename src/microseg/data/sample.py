@@ -19,7 +19,8 @@ class Sample:
     (e.g. an unannotated cell in sparse ground truth) so losses must skip those pixels.
     ``name``: unique within a dataset; ``group``: what must never be split apart (a sequence,
     a stage position, a stack); ``meta``: source details (``source``, ``kind``, ``path``,
-    ``frame``, ``modality``, ``scale``, parsed file-name fields, …).
+    ``frame``, ``modality``, ``scale``, ``bright_background`` — the normalisation inverted the
+    image —, parsed file-name fields, …).
 
     Construction checks dtypes and shapes and raises :class:`InputError` naming ``meta["path"]``.
     """

@@ -148,7 +148,7 @@ def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sa
     image = to_channels(piece.image, source.channels, source.ndim, path)
     labels = as_labels(piece.labels, meta.get("labels_path", path))
     check_same_shape(image, labels, meta.get("labels_path", path), channel_axis=0)
-    image = _normalize(image, source, entry)
+    image, meta["bright_background"] = _normalize(image, source, entry)
     ignore = piece.ignore if piece.ignore is not None and piece.ignore.any() else None
     return Sample(image=image, labels=labels, name=f"{name}/{entry.name}{piece.suffix}",
                   group=f"{name}/{entry.group}", ignore=ignore, meta=meta)
@@ -161,11 +161,13 @@ def source_normalization(source: SourceConfig) -> Normalization:
                          channels=source.channels)
 
 
-def _normalize(image: np.ndarray, source: SourceConfig, entry: _Entry) -> np.ndarray:
-    """``(C, *spatial)`` float32 → normalised float32 (see ``SourceConfig.normalize`` and
-    ``SourceConfig.dark_background``); ``sequence`` uses the whole sequence's range."""
+def _normalize(image: np.ndarray, source: SourceConfig, entry: _Entry
+               ) -> tuple[np.ndarray, bool]:
+    """``(C, *spatial)`` float32 → (normalised float32, whether its bright background was
+    inverted) (see ``SourceConfig.normalize`` and ``SourceConfig.dark_background``);
+    ``sequence`` uses the whole sequence's range."""
     intensity = entry.intensity_range() if source.normalize == "sequence" else None
-    return source_normalization(source)(image, intensity)
+    return source_normalization(source).apply(image, intensity)
 
 
 def _select(source: SourceConfig, entries: list[_Entry], split: str) -> list[_Entry]:

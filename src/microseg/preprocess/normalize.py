@@ -56,16 +56,13 @@ def _grid_sample(image: np.ndarray) -> np.ndarray:
     return image[index]
 
 
-def dark_background(image: np.ndarray) -> np.ndarray:
-    """A normalised ``(C, *spatial)`` image (0 = its low, 1 = its high percentile) with a bright
-    background (median above :data:`BRIGHT_BACKGROUND`: bright-field, H&E-like stains) turned
-    into ``1 - image``, so objects are bright on dark as in fluorescence; others are returned as
-    they are. One decision for the whole image, all channels together, from the median of a
+def has_bright_background(image: np.ndarray) -> bool:
+    """Whether a normalised ``(C, *spatial)`` image (0 = its low, 1 = its high percentile) has a
+    bright background: its median lies above :data:`BRIGHT_BACKGROUND` (bright-field, H&E-like
+    stains). One decision for the whole image, all channels together, from the median of a
     regular grid of about :data:`MEDIAN_SAMPLES` pixels (cheap on large images)."""
-    image = np.asarray(image, dtype=np.float32)
-    if image.size and float(np.median(_grid_sample(image))) > BRIGHT_BACKGROUND:
-        return (1.0 - image).astype(np.float32, copy=False)
-    return image
+    image = np.asarray(image)
+    return bool(image.size) and float(np.median(_grid_sample(image))) > BRIGHT_BACKGROUND
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -85,7 +82,7 @@ class Normalization:
     extremes), ``sequence`` (the extremes of a whole sequence, passed as ``intensity_range``;
     the image's own extremes otherwise) or ``none``. ``per_channel`` normalises each channel on
     its own. ``dark_background`` inverts a normalised image with a bright background (see
-    :func:`~microseg.preprocess.normalize.dark_background`). ``channels`` (grey 1 / RGB 3) is
+    :func:`~microseg.preprocess.normalize.has_bright_background`). ``channels`` (grey 1 / RGB 3) is
     informative; the model's input width rules.
     """
 
@@ -107,8 +104,16 @@ class Normalization:
     def __call__(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None = None) -> np.ndarray:
         """Normalise a float32 ``(C, *spatial)`` image."""
+        return self.apply(image, intensity_range)[0]
+
+    def apply(self, image: np.ndarray, intensity_range: tuple[float, float] | None = None
+              ) -> tuple[np.ndarray, bool]:
+        """Normalise a float32 ``(C, *spatial)`` image → ``(normalised, inverted)``;
+        ``inverted``: ``dark_background`` turned its bright background dark."""
         image = self._rescale(image, intensity_range)
-        return dark_background(image) if self.dark_background else image
+        if self.dark_background and has_bright_background(image):
+            return (1.0 - image).astype(np.float32, copy=False), True
+        return image, False
 
     def _rescale(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None) -> np.ndarray:
