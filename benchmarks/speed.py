@@ -93,10 +93,11 @@ def end_to_end(predictor: Predictor, path: Path, out: Path) -> dict[str, float]:
     image = read_image(path)
     times["read"] = time.perf_counter() - start
     start = time.perf_counter()
-    maps = predictor.predict(image)
+    prediction = predictor.prediction(image)
     times["network"] = time.perf_counter() - start
     start = time.perf_counter()
-    labels = maps_to_labels(maps, predictor, slicewise=predictor.mode(image) == "slices")
+    labels = maps_to_labels(prediction.maps, predictor, slicewise=predictor.mode(image) == "slices",
+                            bright_background=prediction.bright_background)
     times["post"] = time.perf_counter() - start
     start = time.perf_counter()
     write_labels(out / f"{path.stem}_labels.tif", labels)

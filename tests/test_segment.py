@@ -56,6 +56,23 @@ def test_post_override_splits_touching_cells():
     assert ms.segment(mask, predictor, post_params={"min_size": 10_000}).max() == 0
 
 
+def test_bright_background_images_get_the_models_post_for_them():
+    gt = _discs((60, 80), [(20, 20), (40, 60)], 9)
+    meta = {**FOREGROUND, "normalization": {"method": "none", "dark_background": True},
+            "post": {**FOREGROUND["post"], "bright_background": {"min_size": 10_000}}}
+    predictor = Predictor(_identity(), meta=meta)
+    fluorescence = (gt > 0).astype(np.float32)             # bright objects on a dark background
+    bright_field = 1.0 - fluorescence                       # dark objects, inverted by the model
+    assert predictor.prediction(fluorescence).bright_background is False
+    prediction = predictor.prediction(bright_field)
+    assert prediction.bright_background is True
+    np.testing.assert_array_equal(prediction.maps[0], fluorescence)
+    assert _same_objects(gt, ms.segment(fluorescence, predictor))
+    assert ms.segment(bright_field, predictor).max() == 0   # the override drops every object
+    # the user's parameters still win over the model's
+    assert _same_objects(gt, ms.segment(bright_field, predictor, post_params={"min_size": 0}))
+
+
 def test_segment_rescales_and_returns_labels_on_the_image_grid():
     gt = _discs((64, 96), [(30, 30), (30, 70)], 12)
     meta = {**FOREGROUND, "object_diameter": 12.0}

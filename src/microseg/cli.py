@@ -200,11 +200,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from microseg.config import load_yaml, with_overrides
-    from microseg.train import train, train_config
+    from microseg.train import train
 
-    config = train_config(with_overrides(load_yaml(args.config), args.set) if args.set
-                          else args.config)
+    config = _train_config(args)
     if args.threads is not None:
         config = dataclasses.replace(config, threads=args.threads)
     result = train(config, resume=args.resume, out=args.out, progress=not args.quiet,
@@ -213,6 +211,48 @@ def _run_train(args: argparse.Namespace) -> int:
     best = "none" if result.best_score is None else f"{result.best_score:.4f}"
     print(f"{result.stopped} at iteration {result.iteration}/{result.total}; best "
           f"{config.validation.metric} {best}; checkpoints in {result.output}")
+    return 0
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    """The :class:`~microseg.train.TrainConfig` of ``args.config`` with ``args.set`` applied."""
+    from microseg.config import load_yaml, with_overrides
+    from microseg.train import train_config
+
+    return train_config(with_overrides(load_yaml(args.config), args.set) if args.set
+                        else args.config)
+
+
+@command("tune", help="Tune a trained checkpoint's post-processing again on a configuration's "
+                      "validation data (its validation.tune / tune_bright_background grids), "
+                      "without training; prints the grid and writes the checkpoint with the "
+                      "best choice.",
+         arguments=[
+             arg("config", help="training configuration (YAML) naming the validation data"),
+             arg("checkpoint", help="checkpoint to tune (.pt)"),
+             arg("--out", metavar="FILE",
+                 help="write the tuned checkpoint here (default: over CHECKPOINT, atomically)"),
+             arg("--set", action="append", default=[], metavar="KEY=VALUE",
+                 help="override a configuration value, e.g. --set validation.tune=null "
+                      "(repeatable)"),
+             arg("--threads", type=int, help="torch threads (default: all cores)"),
+         ])
+def _run_tune(args: argparse.Namespace) -> int:
+    import torch
+
+    from microseg.train.retune import tune_checkpoint
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    config = _train_config(args)
+    tuning, path = tune_checkpoint(config, args.checkpoint, out=args.out, progress=True)
+    metric = config.validation.metric
+    for row in tuning.table:
+        print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in row.items()))
+    post = tuning.post
+    print(f"chosen: {post.name} {post.params} bright_background {post.bright_background}; "
+          f"{metric} {tuning.metrics[metric]:.4f}; wrote {path}")
     return 0
 
 

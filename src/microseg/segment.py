@@ -97,7 +97,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         tile: tile size in pixels (default: the predictor's).
         post: post-processing name (:data:`microseg.post.registry.POSTPROCESSORS`); default the
             checkpoint's (:func:`~microseg.post.registry.default_post`), whose recorded
-            parameters apply only to that method.
+            parameters apply only to that method (with those it records for bright-background
+            images when the normalisation inverted this one).
         post_params: parameters of the post-processing (override the checkpoint's).
         diameter: typical object diameter in the image (pixels); rescales to the model's.
         pixel_size: pixel size in the model's physical unit; rescales to the model's.
@@ -131,11 +132,12 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                                 z_context=z_context, tta=tta, tile=tile,
                                 intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
-    maps = predictor.predict(image, diameter=diameter, pixel_size=pixel_size,
-                             channel_axis=channel_axis, z_context=z_context, tta=tta, tile=tile,
-                             intensity_range=intensity_range)
-    return maps_to_labels(maps, predictor, post=post, post_params=post_params, spacing=spacing,
-                          slicewise=mode == "slices", instances3d=instances3d)
+    prediction = predictor.prediction(image, diameter=diameter, pixel_size=pixel_size,
+                                      channel_axis=channel_axis, z_context=z_context, tta=tta,
+                                      tile=tile, intensity_range=intensity_range)
+    return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
+                          spacing=spacing, slicewise=mode == "slices", instances3d=instances3d,
+                          bright_background=prediction.bright_background)
 
 
 def _is_em(pipeline: str, edge_classifier: Any) -> bool:
@@ -152,8 +154,10 @@ def _is_em(pipeline: str, edge_classifier: Any) -> bool:
 def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None,
                    post_params: dict[str, Any] | None = None,
                    spacing: Sequence[float] | None = None, slicewise: bool = False,
-                   instances3d: str = "stitch") -> "np.ndarray":
-    """Post-process a predictor's maps into instance labels (see :func:`segment`)."""
+                   instances3d: str = "stitch", bright_background: bool = False) -> "np.ndarray":
+    """Post-process a predictor's maps into instance labels (see :func:`segment`);
+    ``bright_background``: the image's background was inverted (:class:`~microseg.infer.
+    Prediction`), so the checkpoint's post-processing for such images applies."""
     import numpy as np
 
     from microseg.infer.stitch3d import stitch_slices
@@ -161,7 +165,8 @@ def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None
 
     if instances3d not in INSTANCES_3D:
         raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got {instances3d!r}")
-    name, params = default_post(predictor.meta, [h for h, _ in predictor.heads])
+    name, params = default_post(predictor.meta, [h for h, _ in predictor.heads],
+                                bright_background)
     if post is not None and post != name:
         name, params = post, {}
     params.update(post_params or {})

@@ -1,6 +1,8 @@
 """Images and label images: TIFF (2D, 3D, multi-page, compressed), PNG/JPG, npy; bad input."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import tifffile
@@ -196,3 +198,20 @@ def test_atomic_path_leaves_target_untouched_on_error(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_gives_the_permissions_of_a_plain_open(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        with atomic_path(fresh) as tmp:
+            tmp.write_text("new")
+    finally:
+        os.umask(previous)
+    assert fresh.stat().st_mode & 0o777 == 0o644              # not a temporary file's 0o600
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    with atomic_path(kept) as tmp:
+        tmp.write_text("new")
+    assert kept.read_text() == "new" and kept.stat().st_mode & 0o777 == 0o640

@@ -130,6 +130,17 @@ def test_default_post_from_a_checkpoint(meta, heads, expected):
     assert default_post(meta, heads) == expected
 
 
+def test_default_post_overrides_for_bright_background_images():
+    meta = {"post": {"name": "three_class", "params": {"min_size": 20, "seed_threshold": None},
+                     "bright_background": {"seed_threshold": 0.75}}}
+    assert default_post(meta, [None]) == ("three_class", {"min_size": 20, "seed_threshold": None})
+    assert default_post(meta, [None], bright_background=True) == (
+        "three_class", {"min_size": 20, "seed_threshold": 0.75})
+    plain = {"post": {"name": "three_class", "params": {"min_size": 20}}}
+    assert default_post(plain, [None], bright_background=True) == ("three_class",
+                                                                   {"min_size": 20})
+
+
 def test_spacing_must_fit_the_maps():
     fg = np.ones((1, 3, 20, 20), np.float32)
     with pytest.raises(InputError, match="spacing"):

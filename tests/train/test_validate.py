@@ -8,7 +8,8 @@ from microseg import targets
 from microseg.data.sample import Sample
 from microseg.errors import ConfigError
 from microseg.train import PostConfig, ValidationConfig
-from microseg.train.validate import DatasetScores, drop_ignored, score_dataset, summarize, to_instances
+from microseg.train.validate import (DatasetScores, drop_ignored, score_dataset, summarize,
+                                     to_instances, tune_post)
 
 
 def two_squares():
@@ -83,3 +84,37 @@ def test_summarize_means_over_datasets():
     assert "a/f1" not in summarize([a])
     selected = summarize([a, b], select=["b"])
     assert selected["f1"] == 0.5 and selected["seg"] == 0.7 and selected["a/f1"] == 1.0
+
+
+def _map_sample(labels, faint, spurious=None, bright=False):
+    """A sample whose 'image' is the logit map of a one-map output: the labelled objects at
+    logit 1 (probability 0.73) when ``faint``, else 4; background -4; a ``spurious`` blob at 1."""
+    logits = np.where(labels > 0, 1.0 if faint else 4.0, -4.0).astype(np.float32)
+    if spurious is not None:
+        logits[spurious] = 1.0
+    return Sample(logits[None], labels, name=f"bright {bright}",
+                  meta={"bright_background": bright})
+
+
+def test_tune_post_then_overrides_for_bright_background_images():
+    labels = two_squares()
+    blob = (slice(28, 31), slice(2, 6))
+    dark = _map_sample(labels, faint=True)                       # needs threshold < 0.73
+    bright = _map_sample(labels, faint=False, spurious=blob, bright=True)   # needs > 0.73
+    datasets = [("mixed", [dark, bright])]
+    config = ValidationConfig(post=PostConfig("components"), tune={"threshold": [0.5, 0.8]},
+                              tune_bright_background={"threshold": [0.5, 0.8]})
+    tuning = tune_post(Passthrough(), datasets, "maps", config)
+    # threshold 0.5: TP 4, FP 1 → F1 8/9; 0.8: dark objects lost, TP 2, FN 2 → F1 4/6
+    assert tuning.post.params == {"threshold": 0.5}
+    assert tuning.post.bright_background == {"threshold": 0.8}
+    assert tuning.metrics["f1"] == 1.0
+    assert [row.get("threshold", row.get("bright_background.threshold")) for row in
+            tuning.table] == [0.5, 0.8, 0.5, 0.5, 0.8]
+    assert [row["f1"] for row in tuning.table] == pytest.approx([8 / 9, 4 / 6, 8 / 9, 8 / 9, 1.0])
+    # an override that changes nothing loses the tie to no override
+    same = ValidationConfig(post=PostConfig("components"), tune={"threshold": [0.5]},
+                            tune_bright_background={"threshold": [0.3]})
+    assert tune_post(Passthrough(), datasets, "maps", same).post.bright_background == {}
+    with pytest.raises(ConfigError, match="tune_bright_background maps parameter names"):
+        ValidationConfig(tune_bright_background={"threshold": []})

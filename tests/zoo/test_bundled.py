@@ -66,9 +66,13 @@ def test_the_card_matches_the_checkpoint(name):
         if value is not None:
             assert meta[key] == pytest.approx(value, rel=0.01)
     if card.post is not None:
-        name_, params = default_post(meta, [h for h, _ in predictor.heads])
+        heads = [h for h, _ in predictor.heads]
+        name_, params = default_post(meta, heads)
         assert name_ == card.post.name
         assert {k: params[k] for k in card.post.params} == card.post.params
+        assert (meta["post"].get("bright_background") or {}) == card.post.bright_background
+        _, bright = default_post(meta, heads, bright_background=True)
+        assert bright == {**params, **card.post.bright_background}
 
 
 @pytest.mark.parametrize("name", BUNDLED)

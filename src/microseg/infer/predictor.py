@@ -2,6 +2,7 @@
 
 >>> predictor = Predictor("runs/dsb/best.pt", tta="mean")           # doctest: +SKIP
 >>> maps = predictor.predict(image)         # (K, Y, X) float32, or dict head → (K, Y, X)
+>>> predictor.prediction(image).bright_background   # doctest: +SKIP
 
 What the checkpoint fixes (``meta``, see :mod:`microseg.models.checkpoint`): the input channels
 and intensity normalisation (:class:`~microseg.infer.inputs.Normalization`), the output
@@ -28,6 +29,7 @@ when the predictor is built from an ``.onnx`` file).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -50,6 +52,17 @@ Maps = np.ndarray | dict[str, np.ndarray]
 BACKENDS = ("torch", "onnxruntime")
 TTA_MODES = ("none", "mean", "max")
 DEFAULT_TILE = {2: 512, 3: 128}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What :meth:`Predictor.prediction` returns: the ``maps`` (as :meth:`Predictor.predict`)
+    and ``bright_background``, whether the normalisation inverted the image's bright
+    background (bright-field, H&E-like; always False for stacks), which picks the model's
+    post-processing for such images (:func:`microseg.post.registry.default_post`)."""
+
+    maps: Maps
+    bright_background: bool = False
 
 
 def model_divisor(model: nn.Module, meta: Mapping[str, Any]) -> int:
@@ -192,27 +205,33 @@ class Predictor:
             return "3d"
         return "slices" if ndim == 3 else "2d"
 
-    def predict(self, image: np.ndarray, *, diameter: float | None = None,
-                pixel_size: float | None = None, channel_axis: int | None = None,
-                z_context: str | None = None, tta: str | None = None,
-                tile: int | tuple[int, ...] | None = None,
-                intensity_range: tuple[float, float] | None = None,
-                progress: bool = False) -> Maps:
-        """Maps for ``image`` as read (see :mod:`microseg.infer.inputs` for layouts).
+    def predict(self, image: np.ndarray, **options: Any) -> Maps:
+        """Maps for ``image`` as read (see :mod:`microseg.infer.inputs` for layouts): float32
+        ``(K, *spatial)`` on the image grid, or a dict head → ``(K_h, *spatial)`` for a
+        multi-head model. ``options``: those of :meth:`prediction`."""
+        return self.prediction(image, **options).maps
 
-        Returns float32 ``(K, *spatial)`` on the image grid, or a dict head → ``(K_h,
-        *spatial)`` for a multi-head model. ``intensity_range`` is the (min, max) of a whole
-        sequence for ``sequence`` normalisation; ``tta`` / ``tile`` override the predictor's.
+    def prediction(self, image: np.ndarray, *, diameter: float | None = None,
+                   pixel_size: float | None = None, channel_axis: int | None = None,
+                   z_context: str | None = None, tta: str | None = None,
+                   tile: int | tuple[int, ...] | None = None,
+                   intensity_range: tuple[float, float] | None = None,
+                   progress: bool = False) -> Prediction:
+        """Maps for ``image`` and what the normalisation saw (:class:`Prediction`).
+
+        ``intensity_range`` is the (min, max) of a whole sequence for ``sequence``
+        normalisation; ``tta`` / ``tile`` override the predictor's.
         """
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
         factor = self.scale_factor(diameter, pixel_size)
+        inverted = False
         if mode == "slices":
             x = slice_inputs(image, self.in_channels, check_z_context(z_context or self.z_context),
                              self.normalization, channel_axis, intensity_range)
         else:
-            x = self.normalization(channels_first(image, self.in_channels, channel_axis),
-                                   intensity_range)
+            x, inverted = self.normalization.apply(
+                channels_first(image, self.in_channels, channel_axis), intensity_range)
         spatial = x.shape[1:]
         factors = (1.0,) + (factor,) * 2 if mode == "slices" else (factor,) * len(spatial)
         x = resize(x, scaled_shape(spatial, factors))
@@ -220,7 +239,7 @@ class Predictor:
             maps = self.predict_slices(x, tta=tta, tile=tile, progress=progress)
         else:
             maps = self.predict_array(x, tta=tta, tile=tile)
-        return self.split_heads(resize(maps, spatial))
+        return Prediction(self.split_heads(resize(maps, spatial)), inverted)
 
     def predict_slices(self, x: np.ndarray, *, tta: str | None = None,
                        tile: int | tuple[int, ...] | None = None,

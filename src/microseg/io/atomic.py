@@ -13,7 +13,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
 
     On any exception the temporary file is removed and ``path`` is left untouched, so a reader
-    never sees a half-written file. Parent folders are created.
+    never sees a half-written file. Parent folders are created. The file gets the permissions a
+    plain ``open(path, "w")`` would give it: those of the file it replaces, else the default of
+    the process umask (not the owner-only mode of a temporary file).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,7 +25,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _mode_of(path))
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _mode_of(path: Path) -> int:
+    """Permission bits of ``path`` if it exists, else ``0o666`` less the process umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -217,18 +217,22 @@ def center(maps: Maps, *, heatmap: Selector | None = None, foreground: Selector 
 
 # --- defaults from a checkpoint ----------------------------------------------------------------
 
-def default_post(meta: Mapping[str, Any],
-                 heads: Sequence[str | None]) -> tuple[str, dict[str, Any]]:
+def default_post(meta: Mapping[str, Any], heads: Sequence[str | None],
+                 bright_background: bool = False) -> tuple[str, dict[str, Any]]:
     """The post-processing a checkpoint asks for → ``(name, params)``.
 
-    ``meta["post"]`` (``{"name", "params", "head"}`` as written by the trainer) when it names a
-    method; ``auto`` (or nothing recorded) picks ``mesmer_watershed`` for a model with
-    ``inner_distance`` and ``pixelwise`` heads, ``center_watershed`` for one with a
-    ``center_heatmap`` head, ``three_class`` for a 3-class target and ``components`` otherwise.
+    ``meta["post"]`` (``{"name", "params", "head", "bright_background"}`` as written by the
+    trainer) when it names a method; ``auto`` (or nothing recorded) picks ``mesmer_watershed``
+    for a model with ``inner_distance`` and ``pixelwise`` heads, ``center_watershed`` for one
+    with a ``center_heatmap`` head, ``three_class`` for a 3-class target and ``components``
+    otherwise. For an image whose bright background the normalisation inverted
+    (``bright_background``), the recorded ``bright_background`` parameters override ``params``.
     """
     recorded = dict(meta.get("post") or {})
     name = recorded.get("name") or "auto"
     params = dict(recorded.get("params") or {})
+    if bright_background:
+        params.update(recorded.get("bright_background") or {})
     if recorded.get("head") is not None:
         params["head"] = recorded["head"]
     if name != "auto":

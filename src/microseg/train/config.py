@@ -94,12 +94,19 @@ class PostConfig:
     3-class targets, else ``components``). ``params`` go to the chosen method (e.g.
     ``threshold``, ``invert``, ``min_size``, ``fill_holes`` for ``components``; ``min_size``,
     ``grow``, ``fill_holes`` for ``three_class``). ``head``: which output of a multi-head model
-    to use (default: the first).
+    to use (default: the first). ``bright_background``: parameters that override ``params`` on
+    images whose bright background the normalisation inverted (bright-field, H&E-like stains:
+    other morphology, other best thresholds).
     """
 
     name: str = "auto"
     params: dict[str, Any] = field(default_factory=dict)
     head: str | None = None
+    bright_background: dict[str, Any] = field(default_factory=dict)
+
+    def params_for(self, bright_background: bool) -> dict[str, Any]:
+        """The parameters for an image that had (or had not) its bright background inverted."""
+        return {**self.params, **self.bright_background} if bright_background else self.params
 
     def __post_init__(self) -> None:
         from microseg.post.registry import available
@@ -115,8 +122,11 @@ class ValidationConfig:
     loss) selects ``best.pt``; F1 is taken at IoU ``iou``; ``max_images`` caps the images per
     dataset. ``tune`` (e.g. ``{min_size: [10, 20, 40]}``): after training, the post-processing
     parameters of ``best.pt`` are chosen from this grid on the validation data and stored in it
-    (thresholds belong to the model, not to user scripts). ``select`` names the validation
-    datasets whose mean score selects ``best.pt`` and tunes (default: all of them)."""
+    (thresholds belong to the model, not to user scripts). ``tune_bright_background`` (e.g.
+    ``{seed_threshold: [0.6, 0.75]}``): then, on the validation images whose bright background
+    was inverted, the grid of overrides stored as ``post.bright_background`` (no override among
+    the candidates). ``select`` names the validation datasets whose mean score selects
+    ``best.pt`` and tunes (default: all of them)."""
 
     every: int = 500
     metric: str = "f1"
@@ -124,6 +134,7 @@ class ValidationConfig:
     max_images: int | None = None
     post: PostConfig = field(default_factory=PostConfig)
     tune: dict[str, list[Any]] | None = None
+    tune_bright_background: dict[str, list[Any]] | None = None
     select: list[str] | None = None
 
     def __post_init__(self) -> None:
@@ -136,12 +147,15 @@ class ValidationConfig:
             raise ConfigError(f"validation.metric {self.metric!r} is not one of {METRICS}")
         if not 0 < self.iou < 1:
             raise ConfigError(f"validation.iou must be in (0, 1), got {self.iou}")
-        if self.tune is not None:
+        for key in ("tune", "tune_bright_background"):
+            grid = getattr(self, key)
+            if grid is None:
+                continue
             if self.metric == "loss":
-                raise ConfigError("validation.tune needs a score as metric, not the loss")
-            if not self.tune or not all(isinstance(v, list) and v for v in self.tune.values()):
+                raise ConfigError(f"validation.{key} needs a score as metric, not the loss")
+            if not grid or not all(isinstance(v, list) and v for v in grid.values()):
                 raise ConfigError(
-                    f"validation.tune maps parameter names to non-empty lists, got {self.tune}")
+                    f"validation.{key} maps parameter names to non-empty lists, got {grid}")
 
     @property
     def mode(self) -> str:

@@ -86,19 +86,42 @@ def load_datasets(config: TrainConfig) -> Datasets:
     if repeated:
         raise ConfigError(f"data: several sources are named {repeated}; give each a 'name'")
     train_sets = [load_source(s, config.train_split, root) for s in config.data.sources]
-    val_sets: list[list[Sample]] = []
-    val_names: list[str] = []
-    if config.val_split is not None:
-        for name, source in zip(names, config.data.sources):
-            if config.val_split in source.splits:
-                val_sets.append(load_source(source, config.val_split, root))
-                val_names.append(name)
-        if not val_sets:
-            raise ConfigError(f"no data source defines the validation split {config.val_split!r}")
+    val_names, val_sets = load_validation(config, names) if config.val_split is not None \
+        else ([], [])
     channels = {s.channels for samples in train_sets for s in samples}
     if len(channels) != 1:
         raise ConfigError(f"training images have different channel counts {sorted(channels)}")
     return Datasets(names, train_sets, val_sets, val_names)
+
+
+def load_validation(config: TrainConfig, names: list[str] | None = None
+                    ) -> tuple[list[str], list[list[Sample]]]:
+    """``(names, samples)`` of the validation split of every source that defines it (``names``:
+    the sources' names, default :func:`source_name`); :class:`ConfigError` when none does."""
+    root = config.data.root
+    names = names or [source_name(s, root) for s in config.data.sources]
+    chosen = [(name, source) for name, source in zip(names, config.data.sources)
+              if config.val_split is not None and config.val_split in source.splits]
+    if not chosen:
+        raise ConfigError(f"no data source defines the validation split {config.val_split!r}")
+    return [n for n, _ in chosen], [load_source(s, config.val_split, root) for _, s in chosen]
+
+
+def capped(names: list[str], sets: list[list[Sample]], cap: int | None
+           ) -> list[tuple[str, list[Sample]]]:
+    """``(name, samples)`` per validation set, at most ``cap`` samples each."""
+    return [(name, samples[:cap] if cap else samples) for name, samples in zip(names, sets)]
+
+
+def store_tuning(path: Path, model: nn.Module, meta: dict[str, Any], tuning: PostTuning) -> Path:
+    """Write ``model`` to ``path`` (atomically) with the tuned post-processing, the scores it
+    reaches and the whole grid in its meta."""
+    meta = dict(meta)
+    meta["post"] = to_dict(tuning.post)
+    scores = {k: v for k, v in tuning.metrics.items() if k != "loss"}
+    meta["metrics"] = {**(meta.get("metrics") or {}), **scores}
+    meta["post_tuning"] = tuning.table
+    return save_checkpoint(path, model, meta)
 
 
 def model_config(config: TrainConfig, in_channels: int, target: Any) -> dict[str, Any]:
@@ -290,9 +313,7 @@ class Trainer:
     # --- validation ----------------------------------------------------------------------------
     def validation_sets(self) -> list[tuple[str, list[Sample]]]:
         """``(name, samples)`` per validation dataset, capped at ``validation.max_images``."""
-        cap = self.config.validation.max_images
-        return [(name, samples[:cap] if cap else samples)
-                for name, samples in zip(self.data.val_names, self.data.val)]
+        return capped(self.data.val_names, self.data.val, self.config.validation.max_images)
 
     def validate(self) -> dict[str, float]:
         """Scores on the validation split of every source that has one (means over datasets)."""
@@ -317,11 +338,7 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         tuning = tune_post(model, self.validation_sets(), self.kind, self.config.validation,
                            self.config.channels_last)
-        meta["post"] = to_dict(tuning.post)
-        scores = {k: v for k, v in tuning.metrics.items() if k != "loss"}
-        meta["metrics"] = {**meta["metrics"], **scores}
-        meta["post_tuning"] = tuning.table
-        save_checkpoint(path, model, meta)
+        store_tuning(path, model, meta, tuning)
         return tuning
 
     def improved(self, value: float) -> bool:
@@ -419,7 +436,8 @@ class Trainer:
         last = self.save_last(metrics)
         best = self.out / "best.pt"
         tuned = None
-        if stopped != "stop_at" and self.config.validation.tune and best.is_file():
+        tunes = self.config.validation.tune or self.config.validation.tune_bright_background
+        if stopped != "stop_at" and tunes and best.is_file():
             tuned = self.tune_best().post.params
         return TrainResult(self.out, last, best if best.is_file() else None, self.iteration,
                            self.total, self.best, stopped, list(self.history), tuned)

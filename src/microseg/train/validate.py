@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from microseg.data.datasets import target_and_weight
 from microseg.data.sample import Sample
@@ -56,20 +57,23 @@ def predict(model: nn.Module, image: np.ndarray, channels_last: bool = False) ->
     return Output(y[0].float())
 
 
-def to_instances(output: Tensor, kind: str, post: PostConfig) -> np.ndarray:
+def to_instances(output: Tensor, kind: str, post: PostConfig,
+                 bright_background: bool = False) -> np.ndarray:
     """Instances of one image from its ``(C, *spatial)`` logits.
 
     The logits are activated as the predictor does (softmax for class targets, sigmoid for map
     targets) and handed to the named method of :mod:`microseg.post.registry` with
-    ``post.params``. ``auto`` picks ``three_class`` for a 3-class output, else ``components``
-    (connected components of the last class, or of the one map above ``threshold``).
+    ``post.params`` (plus ``post.bright_background`` for an image whose bright background the
+    normalisation inverted). ``auto`` picks ``three_class`` for a 3-class output, else
+    ``components`` (connected components of the last class, or of the one map above
+    ``threshold``).
     """
     channels = int(output.shape[0])
     name = post.name
     if name == "auto":
         name = "three_class" if kind == "classes" and channels == 3 else "components"
     activated = torch.softmax(output, dim=0) if kind == "classes" else torch.sigmoid(output)
-    return postprocess(name, activated.numpy(), **post.params)
+    return postprocess(name, activated.numpy(), **post.params_for(bright_background))
 
 
 def drop_ignored(pred: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
@@ -94,7 +98,8 @@ class DatasetScores:
 
 def instances_of(logits: Tensor, sample: Sample, kind: str, post: PostConfig) -> np.ndarray:
     """Instances of one sample from its output, objects on ignored pixels dropped."""
-    return drop_ignored(to_instances(logits, kind, post), sample.ignore)
+    bright = bool(sample.meta.get("bright_background", False))
+    return drop_ignored(to_instances(logits, kind, post, bright), sample.ignore)
 
 
 def score_instances(name: str, samples: Sequence[Sample], preds: Sequence[np.ndarray], iou: float,
@@ -149,33 +154,94 @@ class PostTuning:
 
 
 def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]], kind: str,
-              config: ValidationConfig, channels_last: bool = False) -> PostTuning:
-    """Grid search of post-processing parameters on the validation data.
+              config: ValidationConfig, channels_last: bool = False,
+              progress: bool = False) -> PostTuning:
+    """Grid search of post-processing parameters on the validation data (``progress``: bars
+    over the images and the candidates).
 
     Each image is predicted once; every combination of ``config.tune`` values (added to
     ``config.post.params``) is post-processed and scored, and the one best on
     ``config.metric`` (mean over the datasets of ``config.select``) wins; ties keep the earlier
-    candidate.
+    candidate. Then every combination of ``config.tune_bright_background`` is tried as
+    ``post.bright_background`` on the images whose bright background was inverted (the others
+    keep their instances), after the first candidate, no change, which wins ties; these table
+    rows name the parameters ``bright_background.<key>``.
     """
-    if not config.tune:
-        raise ConfigError("validation.tune lists no parameter values to try")
-    logits = {name: [predict(model, s.image, channels_last).head(config.post.head) for s in samples]
-              for name, samples in datasets}
-    keys = list(config.tune)
-    candidates, table = [], []
-    for values in itertools.product(*(config.tune[k] for k in keys)):
-        candidate = dict(zip(keys, values))
-        post = PostConfig(config.post.name, {**config.post.params, **candidate}, config.post.head)
-        results = []
-        for name, samples in datasets:
-            preds = [instances_of(x, s, kind, post) for x, s in zip(logits[name], samples)]
-            results.append(score_instances(name, samples, preds, config.iou))
-        metrics = summarize(results, config.select)
-        candidates.append((post, metrics))
-        table.append({**candidate, **{k: metrics[k] for k in SCORES if k != "loss"}})
-    scores = np.array([m[config.metric] for _, m in candidates], dtype=float)
-    chosen = int(np.nanargmax(scores)) if not np.isnan(scores).all() else 0
-    return PostTuning(candidates[chosen][0], candidates[chosen][1], table)
+    if not config.tune and not config.tune_bright_background:
+        raise ConfigError("validation.tune and validation.tune_bright_background list no "
+                          "parameter values to try")
+    bar = tqdm(total=sum(len(s) for _, s in datasets), desc="predict", unit="image",
+               disable=not progress, leave=False)
+    logits = {}
+    for name, samples in datasets:
+        logits[name] = []
+        for sample in samples:
+            logits[name].append(predict(model, sample.image, channels_last).head(config.post.head))
+            bar.update()
+    bar.close()
+    base = config.post
+    combos = _combinations(config.tune or {})
+    tuning, kept = _best(config, datasets, [
+        (PostConfig(base.name, {**base.params, **c}, base.head, base.bright_background), c)
+        for c in combos], lambda post: _instances(datasets, logits, kind, post), progress=progress)
+    if not config.tune_bright_background:
+        return tuning
+    base = tuning.post
+    keys = list(config.tune_bright_background)
+    unchanged = {k: base.params_for(True).get(k) for k in keys}
+    candidates = [(base, unchanged)] + [
+        (PostConfig(base.name, base.params, base.head, {**base.bright_background, **c}), c)
+        for c in _combinations(config.tune_bright_background)]
+
+    def overridden(post: PostConfig) -> dict[str, list[np.ndarray]]:
+        if post is base:
+            return kept
+        changed = _instances(datasets, logits, kind, post, only_bright=True)
+        return {name: [new if new is not None else old for old, new in zip(kept[name], preds)]
+                for name, preds in changed.items()}
+
+    overrides, _ = _best(config, datasets, candidates, overridden, prefix="bright_background.",
+                         progress=progress)
+    return PostTuning(overrides.post, overrides.metrics, tuning.table + overrides.table)
+
+
+def _combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, the last key varying fastest."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def _instances(datasets: Sequence[tuple[str, Sequence[Sample]]],
+               logits: dict[str, list[Tensor]], kind: str, post: PostConfig,
+               only_bright: bool = False) -> dict[str, list[Any]]:
+    """Instances of every validation image under ``post``, per dataset (None for the images
+    without an inverted bright background when ``only_bright``)."""
+    return {name: [instances_of(x, s, kind, post)
+                   if not only_bright or s.meta.get("bright_background") else None
+                   for x, s in zip(logits[name], samples)]
+            for name, samples in datasets}
+
+
+def _best(config: ValidationConfig, datasets: Sequence[tuple[str, Sequence[Sample]]],
+          candidates: Sequence[tuple[PostConfig, dict[str, Any]]],
+          instances: Callable[[PostConfig], dict[str, list[np.ndarray]]], prefix: str = "",
+          progress: bool = False) -> tuple[PostTuning, dict[str, list[np.ndarray]]]:
+    """Score each ``(post, row)`` candidate on ``instances(post)`` and keep the best on
+    ``config.metric`` (ties: the earlier) → its :class:`PostTuning` (table rows: ``row`` with
+    keys prefixed, and the scores) and its instances per dataset."""
+    table, chosen = [], None
+    for post, row in tqdm(candidates, desc=f"tune {prefix or 'post'}".rstrip("."),
+                          unit="candidate", disable=not progress, leave=False):
+        preds = instances(post)
+        metrics = summarize([score_instances(name, samples, preds[name], config.iou)
+                             for name, samples in datasets], config.select)
+        table.append({**{prefix + k: v for k, v in row.items()},
+                      **{k: metrics[k] for k in SCORES if k != "loss"}})
+        value = metrics[config.metric]
+        if chosen is None or (not np.isnan(value) and (np.isnan(chosen[0]) or value > chosen[0])):
+            chosen = (value, post, metrics, preds)
+    _, post, metrics, preds = chosen
+    return PostTuning(post, metrics, table), preds
 
 
 def _batched(value: Any) -> Any:

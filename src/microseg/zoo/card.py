@@ -77,10 +77,12 @@ class Training:
 @dataclass
 class Post:
     """Post-processing of the ``cells`` pipeline: method name (:mod:`microseg.post.registry`)
-    and the parameters it runs with (a subset of what the checkpoint records)."""
+    and the parameters it runs with (a subset of what the checkpoint records), and those that
+    override them on images whose bright background the normalisation inverted."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    bright_background: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -34,6 +34,16 @@ def models_table() -> str:
                      .rstrip() for row in rows)
 
 
+def _post(model: ModelCard) -> list[str]:
+    """The card's post-processing lines (none without one)."""
+    if model.post is None:
+        return []
+    lines = [f"post-processing {model.post.name} {_pairs(model.post.params)}".rstrip()]
+    if model.post.bright_background:
+        lines.append(f"on bright-background images: {_pairs(model.post.bright_background)}")
+    return lines
+
+
 def describe(name: str) -> str:
     """The card of available model ``name`` as readable text, with its weights files."""
     model = card(name)
@@ -42,9 +52,7 @@ def describe(name: str) -> str:
     lines += _section("architecture", [f"{model.architecture.name}, {model.parameters:,} "
                                        f"parameters", _pairs(model.architecture.config)])
     lines += _section("input", _input(model))
-    lines += _section("pipeline", [model.pipeline] + (
-        [f"post-processing {model.post.name} {_pairs(model.post.params)}".rstrip()]
-        if model.post is not None else []))
+    lines += _section("pipeline", [model.pipeline] + _post(model))
     lines += _section("weights", [f"{p} ({size_mb([p]):.1f} MB)" for p in files], wrap=False)
     lines += _section("training data", [f"- {d.name}: {d.description}. Cite: {d.citation}. "
                                         f"Licence: {d.licence}" for d in model.training.data])
