@@ -1,7 +1,7 @@
 """Accuracy of a 2D nuclei model on the DSB 2018 ``val`` ids, overall and per imaging modality.
 
     python benchmarks/dsb2018.py --model default|CKPT [--tta none mean] [--split val]
-                                 [--threads 2] [--json FILE]
+                                 [--threads 2] [--precision float32|bfloat16] [--json FILE]
 
 Every image of the split (``$MICROSEG_DATA/dsb2018/<split>.txt``; data root default
 ``../shared/data``) is segmented with :func:`microseg.segment` (the model's own normalisation
@@ -39,11 +39,12 @@ def data_root() -> Path:
     return Path(os.environ.get("MICROSEG_DATA", REPO.parent / "shared" / "data"))
 
 
-def evaluate(model: str, split: str, tta: str, threads: int) -> tuple[list[dict], float]:
+def evaluate(model: str, split: str, tta: str, threads: int,
+             precision: str = "float32") -> tuple[list[dict], float]:
     """Rows (overall, then per modality) and the seconds spent segmenting."""
     folder = data_root() / "dsb2018"
     ids = (folder / f"{split}.txt").read_text().split()
-    predictor = load_model(model, threads=threads)
+    predictor = load_model(model, threads=threads, precision=precision)
     triples, seconds = [], 0.0
     for name in tqdm(ids, desc=f"dsb2018 {split} tta={tta}", unit="image"):
         image = read_image(folder / "images" / f"{name}.png")
@@ -69,13 +70,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tta", nargs="+", default=["none"], choices=["none", "mean", "max"])
     parser.add_argument("--split", default="val")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                        help="network precision (torch backend)")
     parser.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     args = parser.parse_args(argv)
     reexec_with_tuned_malloc([sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
     rows, timing = [], {}
     for tta in args.tta:
-        found, seconds = evaluate(args.model, args.split, tta, args.threads)
+        found, seconds = evaluate(args.model, args.split, tta, args.threads, args.precision)
         rows += found
         timing[tta] = round(seconds, 1)
     header = ("tta", "modality") + COLUMNS
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         print("  ".join(f"{row[h]:>12.4f}" if isinstance(row[h], float) else f"{row[h]!s:>12}"
                         for h in header))
     line = json.dumps({"benchmark": "dsb2018", "model": args.model, "split": args.split,
+                       "precision": args.precision,
                        "segment_s": timing, "rows": rows})
     print(line)
     if args.json:

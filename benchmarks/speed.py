@@ -6,6 +6,7 @@ Runtime.
 
     python benchmarks/speed.py [--threads 2] [--models unet xbnet] [--backends torch onnxruntime]
                                [--cases sparse dense stack] [--checkpoint CKPT|NAME] [--slices 64]
+                               [--precisions float32 bfloat16] [--repeats 3]
                                [--no-malloc-tuning]
 
 Like the ``microseg`` command, the script re-executes itself once with glibc's allocator tuned
@@ -13,16 +14,18 @@ for large tensors (:mod:`microseg.malloc`); ``--no-malloc-tuning`` measures with
 
 Inputs (synthetic, written to a temporary TIFF first): ``sparse`` and ``dense`` — a 2048×2048
 ``nuclei2d`` image at 8 % and 45 % coverage; ``stack`` — a 64×512×512 ``nuclei3d`` stack,
-segmented slice by slice (512² tiles, no z context). Models: ``unet`` (base 16, depth 4) and the
-``xbnet`` preset with **untrained weights** (the network's speed does not depend on them), or a
-trained checkpoint with ``--checkpoint``. Each row times one run (after a warm-up on a small
-image): read, network (normalise, tile, predict, blend), post-processing, writing (labels,
+segmented slice by slice (no z context; the predictor's default tiles). Models: ``unet`` (base
+16, depth 4) and the ``xbnet`` preset with **untrained weights** (the network's speed does not
+depend on them), or a trained checkpoint with ``--checkpoint``. Each row (after a warm-up on a
+small image) is the median of ``--repeats`` runs (by end-to-end time; one run varies by ±15 % here):
+read, network (normalise, tile, predict, blend), post-processing, writing (labels,
 measurements; overlay apart), in megapixels (voxels) per second.
 
 Untrained maps make post-processing time meaningless, so a second table times post-processing
 (``three_class``; per slice + stitching for the stack) and measurement on *oracle* maps — the
 one-hot XB-Net target of the ground truth, i.e. what a perfect model would predict — for each
-input, with the CTC SEG of the result. Prints both tables and one JSON line.
+input, with the CTC SEG of the result. ``--precisions float32 bfloat16`` also times the torch
+backend in bfloat16 (backend column ``torch-bf16``). Prints both tables and one JSON line.
 """
 from __future__ import annotations
 
@@ -73,16 +76,19 @@ def make_inputs(cases: list[str], slices: int, folder: Path) -> dict[str, tuple[
 
 def predictors(args: argparse.Namespace) -> list[tuple[str, str, Predictor]]:
     found = []
-    for backend in args.backends:
+    runs = [(b, p) for b in args.backends for p in args.precisions
+            if b == "torch" or p == "float32"]
+    for backend, precision in runs:
+        label = backend if precision == "float32" else f"{backend}-bf16"
+        options = {"backend": backend, "threads": args.threads, "precision": precision}
         if args.checkpoint:
-            found.append((Path(args.checkpoint).stem, backend,
-                          load_model(args.checkpoint, backend=backend, threads=args.threads)))
+            found.append((Path(args.checkpoint).stem, label,
+                          load_model(args.checkpoint, **options)))
             continue
         for name in args.models:
             torch.manual_seed(0)
             model = models.build(name, **MODELS[name]).eval()
-            found.append((name, backend, Predictor(model, meta=META, backend=backend,
-                                                   threads=args.threads)))
+            found.append((name, label, Predictor(model, meta=META, **options)))
     return found
 
 
@@ -140,6 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", help="time this trained checkpoint (or bundled model "
                                              "name) instead")
     parser.add_argument("--slices", type=int, default=64, help="slices of the stack case")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per input; the median run is reported")
+    parser.add_argument("--precisions", nargs="+", default=["float32"],
+                        choices=["float32", "bfloat16"], help="torch backend precisions")
     parser.add_argument("--no-malloc-tuning", action="store_true",
                         help="keep glibc's default allocator thresholds")
     args = parser.parse_args(argv)
@@ -159,9 +169,10 @@ def main(argv: list[str] | None = None) -> None:
         for model, backend, predictor in predictors(args):
             predictor.predict(np.zeros((64, 64), np.float32))            # warm-up
             for case, (path, labels) in inputs.items():
-                times = end_to_end(predictor, path, folder)
+                runs = [end_to_end(predictor, path, folder) for _ in range(args.repeats)]
+                times = sorted(runs, key=_total)[len(runs) // 2]          # the median run
                 mp = labels.size / 1e6
-                total = sum(times[k] for k in ("read", "network", "post", "write"))
+                total = _total(times)
                 rows.append({"model": model, "backend": backend, "case": case,
                              "megapixels": mp, **times, "total": total,
                              "network_mp_s": mp / times["network"],
@@ -182,6 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"benchmark": "speed", "threads": args.threads, "untrained": not
                       args.checkpoint, "malloc_tuning": "glibc.malloc.mmap_threshold" in
                       os.environ.get("GLIBC_TUNABLES", ""), "end_to_end": rows, "oracle_post": oracle}))
+
+
+def _total(times: dict[str, float]) -> float:
+    """End-to-end seconds of one run (the overlay is timed apart)."""
+    return sum(times[k] for k in ("read", "network", "post", "write"))
 
 
 def _row(r: dict) -> str:

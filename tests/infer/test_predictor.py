@@ -220,3 +220,19 @@ def test_bad_settings_and_inputs_are_refused():
         Predictor(_unet()).predict(np.zeros((2, 3, 4, 5)))
     with pytest.raises(InputError, match="checkpoint not found"):
         Predictor("/nonexistent/model.pt")
+
+
+def test_bfloat16_precision_gives_close_float32_maps():
+    model = _unet()
+    image = np.random.default_rng(11).random((96, 80)).astype(np.float32)
+    softmax = {"activation": "softmax"}
+    full = Predictor(model, meta=softmax, tile=64, overlap=16).predict(image)
+    half = Predictor(model, meta=softmax, tile=64, overlap=16, precision="bfloat16")
+    maps = half.predict(image)
+    assert maps.dtype == np.float32 and maps.shape == full.shape
+    np.testing.assert_allclose(maps.sum(axis=0), 1.0, atol=1e-5)   # softmax ran in float32
+    assert 0 < np.abs(maps - full).max() < 0.1                      # rounded, not another model
+    with pytest.raises(ConfigError, match="precision"):
+        Predictor(model, precision="float16")
+    with pytest.raises(ConfigError, match="torch backend"):
+        Predictor(model, backend="onnxruntime", precision="bfloat16")

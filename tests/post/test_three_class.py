@@ -202,3 +202,13 @@ def test_min_confidence_errors():
         three_class_to_instances(ThreeClass()(labels), min_confidence=0.9)
     with pytest.raises(ConfigError, match="min_confidence"):
         three_class_to_instances(probs, min_confidence=1.5)
+
+
+def test_argmax3_equals_numpy_argmax_including_ties():
+    from microseg.post.three_class import argmax3
+
+    rng = np.random.default_rng(3)
+    probs = rng.integers(0, 3, size=(3, 40, 30)).astype(np.float32)   # many exact ties
+    np.testing.assert_array_equal(argmax3(probs), np.argmax(probs, axis=0))
+    probs = rng.random((3, 6, 20, 20)).astype(np.float32)
+    np.testing.assert_array_equal(argmax3(probs), np.argmax(probs, axis=0))

@@ -12,9 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from microseg.errors import ConfigError
 from microseg.infer.activation import activate
 from microseg.infer.fusion import fold_batch_norm
 
+PRECISIONS = ("float32", "bfloat16")
 Heads = list[tuple[str | None, int]]   # (head name, channels); name None for a one-output model
 
 
@@ -30,10 +32,10 @@ class MapsNetwork(nn.Module):
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.model(x)
+        y = self.model(x)   # activations in float32 even when the network ran in bfloat16
         if not isinstance(y, dict):
-            return activate(y, self.activations[0])
-        return torch.cat([activate(y[name], act)
+            return activate(y.float(), self.activations[0])
+        return torch.cat([activate(y[name].float(), act)
                           for name, act in zip(self.head_names, self.activations)], dim=1)
 
 
@@ -55,12 +57,17 @@ def memory_format(dims: int) -> torch.memory_format:
 
 class TorchRunner:
     """Run a :class:`MapsNetwork` on numpy batches under ``torch.inference_mode``, with batch
-    normalisation folded into the convolutions (:mod:`microseg.infer.fusion`; on a copy) and
-    optionally in channels-last memory layout (much faster convolutions on CPU)."""
+    normalisation folded into the convolutions (:mod:`microseg.infer.fusion`; on a copy),
+    optionally in channels-last memory layout (much faster convolutions on CPU) and in
+    ``precision`` ``float32`` or ``bfloat16`` (CPU autocast; float32 maps come back either way)."""
 
-    def __init__(self, network: MapsNetwork, dims: int, channels_last: bool = True):
+    def __init__(self, network: MapsNetwork, dims: int, channels_last: bool = True,
+                 precision: str = "float32"):
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.network, _ = fold_batch_norm(network)
         self.format = memory_format(dims) if channels_last else None
+        self.precision = precision
         if self.format is not None:
             self.network.to(memory_format=self.format)
 
@@ -68,6 +75,7 @@ class TorchRunner:
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         if self.format is not None:
             x = x.contiguous(memory_format=self.format)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(
+                "cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
             y = self.network(x)
-        return y.contiguous().numpy()
+        return y.float().contiguous().numpy()

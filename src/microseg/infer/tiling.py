@@ -40,6 +40,19 @@ def _axis_starts(length: int, tile: int, overlap: int, align: int) -> list[int]:
     return sorted(set(starts))
 
 
+def balanced_tile(length: int, tile: int, overlap: int, align: int) -> int:
+    """The smallest aligned window size ≤ ``tile`` that covers ``length`` with as few windows as
+    ``tile`` needs, sharing ``overlap`` pixels: on 2048 pixels, windows of 512 sharing 64 need 5
+    (1.56× the pixels) where 5 windows of 464 do (1.13×). Short axes get one window of
+    ``length`` rounded up to ``align``."""
+    whole = _round_up(length, align)
+    if whole <= tile:
+        return whole
+    step = max(align, tile - overlap)
+    count = -(-(length - overlap) // step)
+    return min(tile, max(align, _round_up(-(-(length + (count - 1) * overlap) // count), align)))
+
+
 def tiles(shape: tuple[int, ...], tile: int | tuple[int, ...], overlap: int | tuple[int, ...],
           align: int = 1) -> list[Tile]:
     """Windows of size ``tile`` covering a spatial ``shape``; a window may extend past the image end
@@ -94,7 +107,8 @@ def predict_tiled(image: np.ndarray, predict: PredictFn, tile: int | tuple[int, 
     Args:
         image: float32 ``(C, Y, X)`` or ``(C, Z, Y, X)``.
         predict: the network, ``(N, C, *tile) → (N, K, *tile)``.
-        tile: window size (pixels) per spatial axis; windows larger than the image shrink to it.
+        tile: largest window size (pixels) per spatial axis; windows shrink to cover the image
+            with as little overlap as that many windows allow (:func:`balanced_tile`).
         overlap: pixels shared by neighbouring windows; also the width of the blending ramp.
         align: windows start on multiples of this (the network's down-sampling factor).
         batch_size: windows per call of ``predict``.
@@ -105,12 +119,19 @@ def predict_tiled(image: np.ndarray, predict: PredictFn, tile: int | tuple[int, 
     spatial = image.shape[1:]
     ndim = len(spatial)
     tile_size = (tile,) * ndim if isinstance(tile, int) else tuple(tile)
-    tile_size = tuple(min(t, _round_up(n, align)) for t, n in zip(tile_size, spatial))
     overlaps = (overlap,) * ndim if isinstance(overlap, int) else tuple(overlap)
+    tile_size = tuple(balanced_tile(n, t, o, align)
+                      for n, t, o in zip(spatial, tile_size, overlaps))
     windows = tiles(spatial, tile_size, overlaps, align)
     padded_shape = tuple(max(w.stop[i] for w in windows) for i in range(ndim))
     pad = [(0, 0)] + [(0, p - n) for p, n in zip(padded_shape, spatial)]
     padded = np.pad(image, pad, mode="reflect" if _can_reflect(spatial, pad) else "edge")
+    crop = (slice(None),) + tuple(slice(0, n) for n in spatial)
+    if len(windows) == 1:   # one window has no open edge: its maps are the result, unblended
+        maps = np.asarray(predict(np.ascontiguousarray(padded[None])), dtype=np.float32)[0]
+        if progress is not None:
+            progress(1)
+        return maps[crop]
     output: np.ndarray | None = None
     weights = np.zeros(padded_shape, dtype=np.float32)
     done = 0
@@ -132,7 +153,7 @@ def predict_tiled(image: np.ndarray, predict: PredictFn, tile: int | tuple[int, 
             progress(done)
     assert output is not None
     output /= weights
-    return output[(slice(None),) + tuple(slice(0, n) for n in spatial)]
+    return output[crop]
 
 
 def _round_up(value: int, multiple: int) -> int:

@@ -73,7 +73,7 @@ def three_class_to_instances(probs_or_classes: np.ndarray, *, grow: bool = True,
         markers, _ = ndi.label(classes == CELL)
     else:
         probs = _probabilities(probs_or_classes)
-        classes = np.argmax(probs, axis=0) if grow or seed_threshold is None else None
+        classes = argmax3(probs) if grow or seed_threshold is None else None
         if seed_threshold is None:
             markers, _ = ndi.label(classes == CELL)
             markers = _confident(markers, probs[CELL], min_confidence)
@@ -122,6 +122,15 @@ def _confident(markers: np.ndarray, cell: np.ndarray, min_confidence: float) -> 
     return np.where(keep[markers], markers, 0)
 
 
+def argmax3(probs: np.ndarray) -> np.ndarray:
+    """``np.argmax(probs, axis=0)`` of ``(3, *spatial)`` maps as uint8, ties to the lower class,
+    in three element-wise passes (a strided argmax over the first axis is ~4× slower: 37 ms on
+    2048², the largest step of this post-processing)."""
+    classes = (probs[BOUNDARY] > probs[0]).astype(np.uint8)
+    classes[probs[CELL] > np.maximum(probs[0], probs[BOUNDARY])] = CELL
+    return classes
+
+
 def _probabilities(array: np.ndarray) -> np.ndarray:
     """Checked float probabilities ``(3, *spatial)``."""
     array = np.asarray(array)
@@ -138,7 +147,7 @@ def _classes(array: np.ndarray) -> np.ndarray:
     """Class map from probabilities ``(3, *spatial)`` (float) or a class map (integers)."""
     array = np.asarray(array)
     if array.dtype.kind == "f":
-        return np.argmax(_probabilities(array), axis=0)
+        return argmax3(_probabilities(array))
     if array.dtype.kind not in "iu":
         raise InputError(None, f"a 3-class map must hold integers or float probabilities, "
                                f"got dtype {array.dtype}")
