@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from microseg.infer.tiling import predict_tiled, tiles
+from microseg.infer.tiling import balanced_tile, predict_tiled, tiles
 
 
 def _small_net(pool: bool) -> torch.nn.Module:
@@ -53,3 +53,27 @@ def test_progress_reports_every_window():
     predict_tiled(np.zeros((1, 70, 70), np.float32), lambda b: b, tile=32, overlap=8, align=1,
                   batch_size=2, progress=seen.append)
     assert seen[-1] == len(tiles((70, 70), 32, 8, align=1))
+
+
+@pytest.mark.parametrize("length, tile, overlap, align", [
+    (2048, 512, 64, 16), (4096, 2048, 256, 16), (2049, 2048, 256, 16), (100, 32, 8, 8),
+    (70, 32, 8, 1), (5, 64, 8, 4), (512, 512, 64, 16)])
+def test_balanced_tiles_cover_with_as_many_windows_and_fewer_pixels(length, tile, overlap, align):
+    size = balanced_tile(length, tile, overlap, align)
+    assert size % align == 0 and size <= max(tile, -(-length // align) * align)
+    balanced = tiles((length,), size, overlap, align)
+    plain = tiles((length,), min(tile, -(-length // align) * align), overlap, align)
+    assert len(balanced) == len(plain)
+    assert len(balanced) * size <= len(plain) * min(tile, -(-length // align) * align)
+    covered = np.zeros(balanced[-1].stop[0], int)
+    for w in balanced:
+        covered[w.slices] += 1
+    assert covered[:length].min() >= 1
+    assert all(b.start[0] - a.start[0] <= size - overlap + align   # neighbours still overlap
+               for a, b in zip(balanced, balanced[1:]))
+
+
+def test_balanced_tile_by_hand():
+    assert balanced_tile(2048, 512, 64, 16) == 464        # 5 windows: (2048 + 4·64) / 5 → 464
+    assert balanced_tile(2048, 2048, 256, 16) == 2048     # the whole image
+    assert balanced_tile(1000, 2048, 256, 16) == 1008     # short axis: rounded up to align
