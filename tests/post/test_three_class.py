@@ -212,3 +212,45 @@ def test_argmax3_equals_numpy_argmax_including_ties():
     np.testing.assert_array_equal(argmax3(probs), np.argmax(probs, axis=0))
     probs = rng.random((3, 6, 20, 20)).astype(np.float32)
     np.testing.assert_array_equal(argmax3(probs), np.argmax(probs, axis=0))
+
+
+def _probabilities_of_discs(shape, discs, peaks=None):
+    """3-class probabilities: cell probability ``peak`` (default 1) at each disc centre falling
+    linearly to 0.55 at its rim (so touching discs merge in the argmax), background elsewhere."""
+    cell = np.zeros(shape, np.float32)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    for ((cy, cx), r), peak in zip(discs, peaks or [1.0] * len(discs)):
+        d = np.hypot(yy - cy, xx - cx) / r
+        cell = np.maximum(cell, np.where(d <= 1, peak - (peak - 0.55) * d, 0.0))
+    background = np.where(cell > 0, 0.0, 1.0).astype(np.float32)
+    boundary = np.where(cell > 0, (1.0 - cell) / 2, 0.0).astype(np.float32)
+    return np.stack([background, boundary, np.where(cell > 0, cell - boundary, 0.0)])
+
+
+def test_split_above_splits_only_components_large_for_the_image():
+    singles = [((10 + 20 * i, 12), 6) for i in range(4)]
+    pair = [((40, 40), 6), ((40, 51), 6)]                 # touching: one argmax component
+    big = [((80, 40), 12)]                                 # 4x a single's area, one seed
+    probs = _probabilities_of_discs((100, 70), singles + pair + big)
+    common = dict(grow=False, min_size=5, fill_holes=False, seed_threshold=0.75)
+    whole = three_class_to_instances(probs, grow=False, min_size=5, fill_holes=False)
+    assert whole.max() == 6                                # 4 singles, the pair, the big one
+    split = three_class_to_instances(probs, split_above=1.5, **common)
+    assert split.max() == 7                                # the pair split, the big one kept
+    pair_pixels = split[40, 34:58]
+    assert len(set(pair_pixels[pair_pixels > 0])) == 2
+    # at 10x the median size no component counts as large: nothing is split
+    assert three_class_to_instances(probs, split_above=10, **common).max() == 6
+    np.testing.assert_array_equal(                         # no seeds: no effect
+        three_class_to_instances(probs, grow=False, min_size=5, fill_holes=False, split_above=2),
+        whole)
+
+
+def test_split_above_ignores_unconfident_seeds_and_leaves_background_alone():
+    singles = [((10 + 20 * i, 12), 6) for i in range(5)]
+    pairs = [((y, x), 6) for y in (20, 50, 80) for x in (40, 51)]   # faint left, bright right
+    probs = _probabilities_of_discs((100, 70), singles + pairs, [1.0] * 5 + [0.8, 1.0] * 3)
+    labels = three_class_to_instances(probs, grow=False, min_size=5, fill_holes=False,
+                                      seed_threshold=0.6, min_confidence=0.9, split_above=1.5)
+    assert labels.max() == 8                  # each pair has one confident seed: kept whole
+    np.testing.assert_array_equal(labels > 0, probs[2] > np.maximum(probs[0], probs[1]))

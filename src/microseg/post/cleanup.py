@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from microseg.post.label_kernels import label_sizes
+
 
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
     """Set every object with fewer than ``min_size`` pixels (voxels) to background (new array)."""
@@ -58,7 +60,8 @@ def finalize_labels(labels: np.ndarray, min_size: int = 0, fill: bool = False) -
         raise ValueError("labels must be >= 0")
     if fill:
         labels = fill_holes(labels)
-    sizes = np.bincount(labels.ravel())
+    labels = np.ascontiguousarray(labels)
+    sizes = label_sizes(labels.ravel(), int(labels.max(initial=0)) + 1)
     keep = sizes >= max(min_size, 1)
     keep[0] = False
     new_ids = np.cumsum(keep) * keep

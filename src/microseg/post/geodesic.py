@@ -23,9 +23,12 @@ def _offsets(shape: tuple[int, ...], radius: int, faces_only: bool) -> np.ndarra
 @numba.njit(cache=True)
 def _flood(labels: np.ndarray, passable: np.ndarray, offsets: np.ndarray) -> None:
     """Breadth-first growth of the nonzero ``labels`` into passable zero pixels, in place."""
-    queue = np.flatnonzero(labels).astype(np.int64)
-    end = queue.size
-    queue = np.concatenate((queue, np.empty(labels.size, np.int64)))
+    queue = np.empty(labels.size, np.int64)   # every pixel enters at most once
+    end = 0
+    for index in range(labels.size):
+        if labels[index] != 0:
+            queue[end] = index
+            end += 1
     head = 0
     while head < end:
         index = queue[head]
@@ -72,3 +75,4 @@ def touches_other_label(labels: np.ndarray, where: np.ndarray, radius: int) -> n
     found[indices] = _touches_other(padded.ravel(), indices,
                                     _offsets(padded.shape, radius, faces_only=False))
     return found.reshape(padded.shape)[inner]
+
