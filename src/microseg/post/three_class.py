@@ -86,15 +86,15 @@ def three_class_to_instances(probs_or_classes: np.ndarray, *, grow: bool = True,
         markers, _ = ndi.label(classes == CELL)
     else:
         probs = _probabilities(probs_or_classes)
-        classes = argmax3(probs) if grow or seed_threshold is None else None
+        needs_classes = grow or seed_threshold is None or split_above is not None
+        classes = argmax3(probs) if needs_classes else None
         if seed_threshold is None:
             markers, _ = ndi.label(classes == CELL)
             markers = _confident(markers, probs[CELL], min_confidence)
         elif split_above is None:
             markers = _seeded_cells(probs, seed_threshold, cell_threshold, min_confidence)
         else:
-            markers = _split_large(probs, classes if classes is not None else argmax3(probs),
-                                   seed_threshold, min_confidence, split_above)
+            markers = _split_large(probs, classes, seed_threshold, min_confidence, split_above)
     cells = markers > 0
     labels = markers
     if grow and contact_radius > 0:

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from microseg.config import from_dict
 from microseg.errors import ConfigError
 from microseg.models.checkpoint import load_checkpoint
 from microseg.train.config import PostConfig, TrainConfig, train_config
@@ -37,11 +38,9 @@ def tune_checkpoint(config: TrainConfig | str | Path | dict[str, Any], checkpoin
         raise ConfigError("the configuration's validation lists no tune or "
                           "tune_bright_background grid")
     model, meta, _ = load_checkpoint(checkpoint)
-    recorded = meta.get("post") or {}
-    if recorded:
-        validation = dataclasses.replace(validation, post=PostConfig(
-            recorded.get("name", "auto"), dict(recorded.get("params") or {}),
-            recorded.get("head"), dict(recorded.get("bright_background") or {})))
+    if meta.get("post"):
+        validation = dataclasses.replace(validation, post=from_dict(
+            PostConfig, meta["post"], where=f"{checkpoint}: post"))
     target = build_target(config.target.name, config.target.params, config.target.heads)
     kind = head_target(target, validation.post.head).kind
     if config.channels_last:
