@@ -105,6 +105,25 @@ def test_maps_target_gets_zero_weight_on_ignored_pixels():
     assert (weights["inner"][0][sample.ignore] == 0).all()
 
 
+def test_contact_weight_multiplies_the_weight_of_every_head_but_not_ignored_pixels():
+    sample = _sample(ignore=True)
+    sample.labels[12:30, 19] = 1                  # a bridge makes cells 1 and 2 touch
+    sample.labels[30, 19:21] = 2
+    contact = targets.ContactWeight(weight=3.0, radius=2)
+    expected = contact(sample.labels)
+    expected[sample.ignore] = 0.0
+    heads = {"inner": targets.build("inner_distance"), "fgbg": targets.build("fgbg")}
+    _, weights = target_and_weight(heads, sample.labels, sample.ignore, contact)
+    for weight in weights.values():
+        np.testing.assert_array_equal(weight[0], expected)
+    assert (expected == 3.0).any()
+    dataset = TrainingDataset([sample], _augmenter(), heads["fgbg"], crop=[48, 56],
+                              contact=contact)
+    _, _, weight = dataset[0]
+    # flips and rotations move the pixels, not their number
+    assert int((weight == 3.0).sum()) == int((expected == 3.0).sum())
+
+
 def test_seeded_per_epoch_and_index_and_independent_of_workers():
     samples = [_sample(str(i), seed=i) for i in range(3)]
     target = targets.build("binary")

@@ -4,7 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from microseg.targets.neighbourhood import box_size, cross, differs_nearby, label_centroids
+from microseg.targets.neighbourhood import (between_cells, box_size, cross, differs_nearby,
+                                           label_centroids)
 
 
 def brute_force(labels, offsets, count_background, outside):
@@ -51,3 +52,24 @@ def test_centroids():
     np.testing.assert_allclose(centroids[2], [2.0, 1.5])
     np.testing.assert_allclose(centroids[4], [4.0, 5.0])
     assert np.isnan(centroids[1]).all() and np.isnan(centroids[3]).all()
+
+
+@pytest.mark.parametrize("shape, radius", [((9, 11), 1), ((10, 8), 2), ((4, 6, 7), 1)])
+def test_between_cells_marks_boxes_with_two_labels(shape, radius):
+    labels = np.random.default_rng(3).integers(0, 4, shape).astype(np.uint16)
+    labels[labels == 3] = 0                       # plenty of background
+    expected = np.zeros(shape, bool)
+    for pixel in itertools.product(*map(range, shape)):
+        box = tuple(slice(max(p - radius, 0), p + radius + 1) for p in pixel)
+        expected[pixel] = len(set(np.unique(labels[box])) - {0}) >= 2
+    np.testing.assert_array_equal(between_cells(labels, radius), expected)
+
+
+def test_between_cells_ignores_lone_cells_and_the_gap_to_background():
+    labels = np.zeros((1, 14), np.uint16)
+    labels[0, 1:4] = 1
+    labels[0, 5:8] = 2                            # one background pixel between 1 and 2
+    labels[0, 11:13] = 3                          # three background pixels from 2
+    assert np.flatnonzero(between_cells(labels, 1)).tolist() == [4]
+    # radius 2: the rims next to the one-pixel gap, and the middle of the three-pixel gap
+    assert np.flatnonzero(between_cells(labels, 2)).tolist() == [3, 4, 5, 9]

@@ -140,6 +140,15 @@ def test_ignored_pixels_reach_the_loss(tmp_path):
     assert (batch.target == -100).any() and (batch.target >= 0).any()
 
 
+def test_contact_weight_reaches_the_batches(tmp_path):
+    plain = Trainer(config(), tmp_path / "plain", datasets()).streams[0].next()
+    weighted = Trainer(config(target={"name": "three_class", "contact_weight": 4.0}),
+                       tmp_path / "weighted", datasets()).streams[0].next()
+    assert torch.equal(plain.image, weighted.image)        # same crops, only the weight differs
+    assert plain.weight is None or set(torch.unique(plain.weight).tolist()) == {1.0}
+    assert set(torch.unique(weighted.weight).tolist()) == {1.0, 4.0}
+
+
 def test_early_stopping(tmp_path):
     cfg = config(iterations=20, validation={"every": 1, "metric": "loss"},
                  early_stopping={"patience": 1, "min_delta": 100.0})
@@ -190,6 +199,8 @@ def test_config_errors():
         config(learning_rate=1.0)
     with pytest.raises(ConfigError, match="dataset names"):
         config(validation={"select": []})
+    with pytest.raises(ConfigError, match="contact weight must be a number >= 1"):
+        config(target={"name": "three_class", "contact_weight": 0.5})
 
 
 def test_validation_select_must_name_validation_sets(tmp_path):

@@ -3,7 +3,8 @@
 Each item is ``(image, target, weight)``: the augmented image ``(C, *out)`` float32, the target
 computed on the augmented labels (``classes``: int64 ``(*out)`` with ``IGNORE_INDEX`` = -100 on
 ignored pixels; ``maps``: float32 ``(C, *out)``) and a float32 weight ``(1, *out)`` that is 0 on
-ignored pixels and 1 elsewhere. ``out`` is the augmenter's crop plus twice its padding.
+ignored pixels and 1 elsewhere (or, with a :class:`~microseg.targets.ContactWeight`, its weight
+where cells touch). ``out`` is the augmenter's crop plus twice its padding.
 
 The ignore mask rides through the geometric augmentation inside the labels: before augmentation
 ignored pixels get a flag bit above every label id (bit 16, or bit 32 for ids past 65535, in a
@@ -27,22 +28,25 @@ import torch
 from microseg.augment import Augmenter
 from microseg.data.sample import Sample
 from microseg.errors import ConfigError, InputError
-from microseg.targets import Target
+from microseg.targets import ContactWeight, Target
 
 IGNORE_INDEX = -100
 TargetSpec = Union[Target, Mapping[str, Target]]
 
 
-def target_and_weight(target: TargetSpec, labels: np.ndarray, ignore: np.ndarray | None = None
+def target_and_weight(target: TargetSpec, labels: np.ndarray, ignore: np.ndarray | None = None,
+                      contact: ContactWeight | None = None
                       ) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray | dict[str, np.ndarray]]:
     """Training target of ``labels`` ``(*spatial)`` and its pixel weight ``(1, *spatial)``
-    float32 (0 where ``ignore``, 1 elsewhere); ``classes`` targets also get ``IGNORE_INDEX`` on
-    ignored pixels. A mapping of targets (one per head) gives dicts keyed like it."""
+    float32 (0 where ``ignore``; elsewhere ``contact(labels)``, or 1 without ``contact``);
+    ``classes`` targets also get ``IGNORE_INDEX`` on ignored pixels. A mapping of targets (one
+    per head) gives dicts keyed like it."""
     if isinstance(target, Mapping):
-        pairs = {name: target_and_weight(t, labels, ignore) for name, t in target.items()}
+        pairs = {name: target_and_weight(t, labels, ignore, contact)
+                 for name, t in target.items()}
         return {k: v[0] for k, v in pairs.items()}, {k: v[1] for k, v in pairs.items()}
     out = np.ascontiguousarray(target(labels))
-    weight = np.ones((1, *labels.shape), np.float32)
+    weight = (contact(labels) if contact is not None else np.ones(labels.shape, np.float32))[None]
     if ignore is not None:
         weight[0][ignore] = 0.0
         if target.kind == "classes":
@@ -59,11 +63,12 @@ class TrainingDataset(torch.utils.data.Dataset):
     crop (giving both with different values is a :class:`ConfigError`). ``samples_per_epoch``:
     length of an epoch (default: one item per sample); items then cycle through the samples in
     an order shuffled per epoch. ``seed``: base of every random draw (see the module docstring).
+    ``contact``: extra pixel weight where cells touch (see :func:`target_and_weight`).
     """
 
     def __init__(self, samples: Sequence[Sample], augmenter: Augmenter, target: TargetSpec,
                  crop: int | Sequence[int] | None = None, samples_per_epoch: int | None = None,
-                 seed: int = 0):
+                 seed: int = 0, contact: ContactWeight | None = None):
         if not samples:
             raise InputError(None, "a training dataset needs at least one sample")
         if samples_per_epoch is not None and samples_per_epoch < 1:
@@ -73,6 +78,7 @@ class TrainingDataset(torch.utils.data.Dataset):
         self.target = target
         self.samples_per_epoch = samples_per_epoch
         self.seed = int(seed)
+        self.contact = contact
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -96,7 +102,7 @@ class TrainingDataset(torch.utils.data.Dataset):
         sample = self.samples[self.sample_index(index)]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, labels, ignore = augment_with_ignore(self.augmenter, sample, rng)
-        target, weight = target_and_weight(self.target, labels, ignore)
+        target, weight = target_and_weight(self.target, labels, ignore, self.contact)
         if np.shares_memory(image, sample.image):  # a plain crop can be a view of the sample
             image = image.copy()
         return torch.from_numpy(image), _tensor(target), _tensor(weight)

@@ -13,9 +13,10 @@ from microseg.targets.heatmap import CenterHeatmap
 from microseg.targets.masks import Binary, Boundary, FgBg
 from microseg.targets.mesmer import InnerDistance, OuterDistance, Pixelwise
 from microseg.targets.three_class import ThreeClass
+from microseg.targets.weights import ContactWeight
 
 __all__ = [
     "TARGETS", "Target", "available", "build", "check_labels",
-    "Binary", "Boundary", "CenterHeatmap", "FgBg", "InnerDistance", "OuterDistance", "Pixelwise",
+    "Binary", "Boundary", "CenterHeatmap", "ContactWeight", "FgBg", "InnerDistance", "OuterDistance", "Pixelwise",
     "ThreeClass",
 ]

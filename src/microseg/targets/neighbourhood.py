@@ -86,3 +86,14 @@ def label_centroids(labels: np.ndarray, sizes: np.ndarray | None = None) -> np.n
                                              minlength=sizes.size) / sizes
     return centroids
 
+
+
+def between_cells(labels: np.ndarray, radius: int, in_plane: bool = False) -> np.ndarray:
+    """Mask of the pixels whose box of half-width ``radius`` holds two or more different cells
+    (nonzero labels): the rims of touching cells and the narrow gaps between close ones.
+    Background counts for nothing; the box is clipped at the image border."""
+    size = box_size(labels.ndim, radius, in_plane)
+    top = np.iinfo(labels.dtype).max
+    lowest = ndi.minimum_filter(np.where(labels == 0, top, labels), size=size, mode="nearest")
+    highest = ndi.maximum_filter(labels, size=size, mode="nearest")
+    return lowest < highest

@@ -31,6 +31,7 @@ from microseg.augment import AugmentConfig
 from microseg.config import from_dict, load_yaml
 from microseg.data.config import DataConfig
 from microseg.errors import ConfigError
+from microseg.targets import ContactWeight
 from microseg.train.schedule import ScheduleConfig
 from microseg.train.schemes import SchemeConfig
 
@@ -43,11 +44,25 @@ _DATA_PATTERN = re.compile(r"\$\{MICROSEG_DATA\}|\$MICROSEG_DATA\b")
 @dataclass
 class TargetConfig:
     """``microseg.targets.build(name, **params)``, or one target per output head of a multi-head
-    model: ``heads: {head: {name: ..., params: {...}}}`` (``name`` / ``params`` then unused)."""
+    model: ``heads: {head: {name: ..., params: {...}}}`` (``name`` / ``params`` then unused).
+
+    ``contact_weight`` (≥ 1) multiplies the loss on the pixels whose box of half-width
+    ``contact_radius`` holds two cells (:class:`microseg.targets.ContactWeight`), all heads."""
 
     name: str = "three_class"
     params: dict[str, Any] = field(default_factory=dict)
     heads: dict[str, dict[str, Any]] | None = None
+    contact_weight: float = 1.0
+    contact_radius: int = 2
+
+    def __post_init__(self) -> None:
+        self.contact()                      # checks contact_weight and contact_radius
+
+    def contact(self) -> ContactWeight | None:
+        """The contact weighting, or None when ``contact_weight`` is 1."""
+        weighting = ContactWeight(self.contact_weight, self.contact_radius,
+                                  bool(self.params.get("in_plane", False)))
+        return weighting if weighting.active else None
 
 
 @dataclass

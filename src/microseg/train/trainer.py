@@ -177,6 +177,7 @@ class Trainer:
             raise ConfigError(f"validation.select names {unknown}, which are not validation "
                               f"datasets; they are {self.data.val_names}")
         self.target = build_target(config.target.name, config.target.params, config.target.heads)
+        self.contact = config.target.contact()
         self.kind = head_target(self.target, config.validation.post.head).kind
         self.model = models.build(config.model.name,
                                   **model_config(config, self.data.channels, self.target))
@@ -211,7 +212,8 @@ class Trainer:
         streams = []
         for k, samples in enumerate(groups):
             dataset = TrainingDataset(samples, augmenter, self.target, self.config.crop,
-                                      seed=stream_seed(self.config.seed, k))
+                                      seed=stream_seed(self.config.seed, k),
+                                      contact=self.contact)
             streams.append(BatchStream(dataset, self.config.batch_size, self.config.seed, k))
         return streams
 
@@ -318,7 +320,7 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Scores on the validation split of every source that has one (means over datasets)."""
         config = self.config.validation
-        loss_of = LossOf(self.loss, self.target)
+        loss_of = LossOf(self.loss, self.target, self.contact)
         was_training = self.model.training
         self.model.eval()
         try:

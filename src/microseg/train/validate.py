@@ -23,6 +23,7 @@ from microseg.errors import ConfigError
 from microseg.losses import apply_loss
 from microseg.metrics import evaluate_arrays
 from microseg.post.registry import postprocess
+from microseg.targets import ContactWeight
 from microseg.train.config import PostConfig, ValidationConfig
 
 SCORES = ("f1", "precision", "recall", "ap", "seg", "iou", "loss")
@@ -253,14 +254,16 @@ def _batched(value: Any) -> Any:
 
 class LossOf:
     """Validation loss of one whole image: ``loss(output, target(labels), weight)`` with the
-    sample's ignored pixels weighted 0."""
+    sample's ignored pixels weighted 0 (and the training's ``contact`` weighting, if any)."""
 
-    def __init__(self, loss: nn.Module, target: Any):
+    def __init__(self, loss: nn.Module, target: Any, contact: ContactWeight | None = None):
         self.loss = loss
         self.target = target
+        self.contact = contact
 
     def __call__(self, output: Output, sample: Sample) -> float:
-        target, weight = target_and_weight(self.target, sample.labels, sample.ignore)
+        target, weight = target_and_weight(self.target, sample.labels, sample.ignore,
+                                           self.contact)
         with torch.inference_mode():
             value = apply_loss(self.loss, _batched(output.value), _batched(target),
                                _batched(weight))
