@@ -17,6 +17,6 @@ from microseg.targets.weights import ContactWeight
 
 __all__ = [
     "TARGETS", "Target", "available", "build", "check_labels",
-    "Binary", "Boundary", "CenterHeatmap", "ContactWeight", "FgBg", "InnerDistance", "OuterDistance", "Pixelwise",
-    "ThreeClass",
+    "Binary", "Boundary", "CenterHeatmap", "ContactWeight", "FgBg", "InnerDistance", "OuterDistance",
+    "Pixelwise", "ThreeClass",
 ]

@@ -87,7 +87,6 @@ def label_centroids(labels: np.ndarray, sizes: np.ndarray | None = None) -> np.n
     return centroids
 
 
-
 def between_cells(labels: np.ndarray, radius: int, in_plane: bool = False) -> np.ndarray:
     """Mask of the pixels whose box of half-width ``radius`` holds two or more different cells
     (nonzero labels): the rims of touching cells and the narrow gaps between close ones.
