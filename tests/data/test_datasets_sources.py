@@ -117,6 +117,32 @@ def test_folder_dark_background_inverts_bright_images_only(folder, tmp_path):
     assert dark.image[0][cells].mean() > dark.image[0][~cells].mean()
 
 
+def test_folder_include_modalities_keeps_the_guessed_modalities(tmp_path):
+    shape = (32, 40)
+    labels = _labels(shape, [(10, 10), (20, 28)])
+    grey = _image_of(labels)  # dark background: fluorescence
+    bright = (255 - grey).astype(np.uint8)  # bright grey background: bright-field
+    stained = np.stack([bright, (bright * 0.6).astype(np.uint8), bright], -1)  # bright, coloured
+    for name, image in (("fluo", grey), ("bf", bright), ("he", stained)):
+        write_image(tmp_path / "images" / f"{name}.png", image)
+        write_labels(tmp_path / "labels" / f"{name}.tif", labels)
+    (tmp_path / "train.txt").write_text("fluo\nbf\nhe\n")
+    source = {"kind": "folder", "images": str(tmp_path / "images"),
+              "labels": str(tmp_path / "labels"), "ids": {"train": str(tmp_path / "train.txt")}}
+    names = [s.name.split("/")[-1] for s in
+             load_samples(_config(**source, include_modalities=["brightfield", "he"]), "train")]
+    assert names == ["bf", "he"]
+    (only,) = load_samples(_config(**source, include_modalities=["fluorescence"]), "all")
+    assert only.name.endswith("/fluo")
+    (tmp_path / "train.txt").write_text("fluo\n")
+    with pytest.raises(InputError, match=r"no annotated image of modality \['he'\]"):
+        load_samples(_config(**source, include_modalities=["he"]), "train")
+    with pytest.raises(ConfigError, match="include_modalities"):
+        _config(**source, include_modalities=["phase"])
+    with pytest.raises(ConfigError, match="do not apply to kind 'ctc'"):
+        _config(kind="ctc", sequences=["x/01"], include_modalities=["he"])
+
+
 def test_folder_bad_inputs_name_the_path(folder, tmp_path):
     root, _ = folder
     (root / "train.txt").write_text("a\nzzz\n")

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from microseg.data.modality import MODALITIES
 from microseg.data.splits import SplitConfig, check_ranges
 from microseg.errors import ConfigError
 
@@ -31,9 +32,10 @@ ALL = "all"  # split name that every source defines: all of its items
 _COMMON = {"kind", "name", "split", "channels", "ndim", "normalize", "percentiles", "per_channel",
            "dark_background", "diameter", "diameter_per_image", "scale", "modality"}
 _BY_KIND = {
-    "folder": {"images", "labels", "ids", "pattern", "group_by", "include", "label_template"},
+    "folder": {"images", "labels", "ids", "pattern", "group_by", "include", "label_template",
+               "include_modalities"},
     "ctc": {"sequences", "gt", "ranges", "ignore_unannotated", "ignore_margin"},
-    "coco": {"annotations", "image_root", "pattern", "group_by", "include"},
+    "coco": {"annotations", "image_root", "pattern", "group_by", "include", "include_modalities"},
     "isbi": {"images", "labels", "ranges"},
 }
 _REQUIRED = {"folder": ("images", "labels"), "ctc": ("sequences",), "coco": ("annotations",),
@@ -65,6 +67,9 @@ class SourceConfig:
     ``group_by``: fields forming the group (e.g. ``[xy]``); ``include``: keep only files whose
     fields take the listed values (e.g. ``{c: ["1"]}``); ``label_template``: label stem built from
     the fields (e.g. ``"day{day}t{t}xy{xy}"``) when one mask serves several images.
+    ``include_modalities``: keep only the images whose modality, guessed from their pixels by
+    :func:`~microseg.data.modality.guess_modality`, is listed (e.g. ``[brightfield, he]``, to
+    give a mixed set's rarer modalities a loader of their own).
 
     Pixels — ``channels``: 1 (grey; colour by luminance) or 3 (RGB; grey replicated); ``ndim``: 2,
     or 3 for volumes; ``normalize``: ``percentile`` (per image, ``percentiles``), ``minmax`` (per
@@ -94,6 +99,7 @@ class SourceConfig:
     group_by: list[str] | None = None
     include: dict[str, list[str]] | None = None
     label_template: str | None = None
+    include_modalities: list[str] | None = None
     channels: int = 1
     ndim: int = 2
     normalize: str = "percentile"
@@ -149,6 +155,10 @@ class SourceConfig:
             raise ConfigError(f"{where}: give either {intrinsic[0]} or split, not both")
         if self.ranges is not None:
             check_ranges(self.ranges)
+        unknown = sorted(set(self.include_modalities or ()) - set(MODALITIES))
+        if unknown or self.include_modalities == []:
+            raise ConfigError(f"{where}: include_modalities {self.include_modalities} must list "
+                              f"some of {list(MODALITIES)}")
         if (self.group_by or self.include or self.label_template) and not self.pattern:
             raise ConfigError(f"{where}: group_by, include and label_template need a pattern")
         names = [*(self.ids or {}), *(self.ranges or {}), *(self.annotations or {}),

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from microseg.data.config import ALL, DataConfig, SourceConfig, resolve
+from microseg.data.modality import guess_modality
 from microseg.data.rescale import median_diameter, rescale_sample, scale_to_diameter
 from microseg.data.sample import Sample
 from microseg.data.sparse import unannotated_mask
@@ -88,10 +89,13 @@ def load_source(source: SourceConfig, split: str, root: str | None = None) -> li
         raise InputError(_source_path(source, root), f"split {split!r} of source {name!r} is empty")
     samples = []
     for entry in tqdm(chosen, desc=f"{name} {split}", unit="image", disable=None, leave=False):
-        samples.extend(_sample(source, name, entry, piece) for piece in entry.load())
+        samples.extend(_sample(source, name, entry, piece) for piece in entry.load()
+                       if _modality_included(source, entry, piece))
     if not samples:
+        among = (f" of modality {source.include_modalities}" if source.include_modalities
+                 else "")
         raise InputError(_source_path(source, root),
-                         f"split {split!r} of source {name!r} holds no annotated image")
+                         f"split {split!r} of source {name!r} holds no annotated image{among}")
     if source.scale is not None:
         return [rescale_sample(s, source.scale) for s in samples]
     if source.diameter is not None and source.diameter_per_image:
@@ -139,6 +143,13 @@ def to_channels(image: np.ndarray, channels: int, ndim: int = 2,
     if colour:
         return np.moveaxis(image[..., :3], -1, 0).astype(np.float32)
     return np.repeat(image[None].astype(np.float32), channels, axis=0)
+
+
+def _modality_included(source: SourceConfig, entry: _Entry, piece: _Piece) -> bool:
+    if not source.include_modalities:
+        return True
+    path = piece.meta.get("path", entry.meta.get("path"))
+    return guess_modality(piece.image, path) in source.include_modalities
 
 
 def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sample:
