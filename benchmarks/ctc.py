@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microseg.cli import diameter_arg
 from microseg.io.ctc import CTCSequence, write_ctc_sequence
 from microseg.io.images import read_image, read_labels
 from microseg.metrics import ctc_tracking_scores, evaluate_ctc
@@ -112,7 +113,8 @@ def track_timelapse(name: str, folder: Path, config: TrackConfig, work: Path) ->
 
 
 def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config: TrackConfig,
-                      work: Path, tta: str = "none") -> dict:
+                      work: Path, tta: str = "none", diameter: float | str | None = None
+                      ) -> dict:
     """(b) on one sequence: segment frames [first, stop), track, SEG / DET / TRA there."""
     from microseg.segment import segment
 
@@ -125,7 +127,8 @@ def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config:
     intensity_range = (min(e[0] for e in extremes), max(e[1] for e in extremes))
     images = [seq.image(t) for t in chosen]
     start = time.perf_counter()
-    labels = [segment(im, predictor, intensity_range=intensity_range, tta=tta) for im in images]
+    labels = [segment(im, predictor, intensity_range=intensity_range, tta=tta, diameter=diameter)
+              for im in images]
     segment_s = time.perf_counter() - start
     start = time.perf_counter()
     result = track(labels, images, config)
@@ -186,6 +189,8 @@ def main() -> None:
                         help="part (b): segment with this model, then track (SEG/DET/TRA)")
     parser.add_argument("--tta", nargs="+", default=["none"], choices=["none", "mean", "max"],
                         help="(b) test-time augmentation settings, one run each")
+    parser.add_argument("--diameter", type=diameter_arg, metavar="PX|auto",
+                        help="(b) object diameter given to segment (default: the model's scale)")
     parser.add_argument("--frames", action="append", default=[], metavar="DATASET=FIRST:STOP",
                         help="(b) frames evaluated per dataset (default: HELD_OUT)")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
@@ -213,7 +218,7 @@ def main() -> None:
                 seq_dir = root / "ctc" / name / "01"
                 for tta in args.tta if seq_dir.is_dir() else ():
                     rows.append(segment_and_track(seq_dir, ranges[name], predictor, config,
-                                                  work, tta))
+                                                  work, tta, args.diameter))
     print_table(rows)
     line = json.dumps({"benchmark": "ctc", "data": str(root), "config": dataclasses.asdict(config),
                        "segment": args.segment, "rows": rows})

@@ -3,16 +3,17 @@ import numpy as np
 import pytest
 import torch
 from skimage.draw import disk
+from skimage.measure import regionprops
 from torch import nn
 
 import microseg as ms
 from microseg import models
-from microseg.errors import InputError
+from microseg.errors import ConfigError, InputError
 from microseg.infer.predictor import Predictor
 from microseg.io.ctc import write_ctc_sequence
 from microseg.metrics import match
 from microseg.models.checkpoint import save_checkpoint
-from microseg.segment import segment_paths
+from microseg.segment import measured_diameter, segment_paths
 
 FOREGROUND = {"activation": "identity", "normalization": {"method": "none"},
               "post": {"name": "components", "params": {"threshold": 0.5}}}
@@ -80,6 +81,68 @@ def test_segment_rescales_and_returns_labels_on_the_image_grid():
                         diameter=24.0)
     assert labels.shape == gt.shape
     assert match(gt, labels, iou=0.8).tp == 2
+
+
+def _eroding(width: int = 5) -> nn.Module:
+    """Mean over a ``width``² window: thresholded at 0.999 it keeps the pixels whose whole
+    window is inside a mask, an erosion by ``width // 2`` pixels *at the network's scale*."""
+    conv = nn.Conv2d(1, 1, width, padding=width // 2, bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0 / width**2)
+    return conv.eval()
+
+
+def _mean_radius(labels: np.ndarray) -> float:
+    return float(np.mean([np.sqrt(r.area / np.pi) for r in regionprops(labels)]))
+
+
+def test_auto_diameter_segments_again_at_the_scale_of_the_first_pass_objects():
+    gt = _discs((160, 160), [(45, 45), (45, 115), (115, 80)], 24)
+    meta = {**FOREGROUND, "object_diameter": 12.0,
+            "post": {"name": "components", "params": {"threshold": 0.999}}}
+    predictor = Predictor(_eroding(), meta=meta)
+    mask = (gt > 0).astype(np.float32)
+    first = ms.segment(mask, predictor)
+    assert 21 < _mean_radius(first) < 23                  # eroded by 2 px at scale 1
+    auto = ms.segment(mask, predictor, diameter="auto")
+    # the first pass measures ~43 px, so the network runs at 12 / 43 of the image's scale,
+    # where its 2 px erosion (and the blur of shrinking) takes far more of each disc
+    measured = 2 * np.sqrt(np.median([r.area for r in regionprops(first)]) / np.pi)
+    np.testing.assert_array_equal(auto, ms.segment(mask, predictor, diameter=measured))
+    assert _mean_radius(auto) < _mean_radius(first) - 5
+    assert match(gt, auto, iou=0.1).tp == 3 == auto.max()
+
+
+def test_auto_diameter_keeps_the_first_pass_when_objects_already_have_the_models_size():
+    gt = _discs((64, 96), [(30, 30), (30, 70)], 6)
+    predictor = Predictor(_identity(), meta={**FOREGROUND, "object_diameter": 12.0})
+    mask = (gt > 0).astype(np.float32)
+    np.testing.assert_array_equal(ms.segment(mask, predictor, diameter="auto"),
+                                  ms.segment(mask, predictor))
+    assert ms.segment(np.zeros((32, 32), np.float32), predictor, diameter="auto").max() == 0
+
+
+def test_auto_diameter_needs_the_models_diameter_and_no_pixel_size():
+    mask = (_discs((40, 40), [(20, 20)], 6) > 0).astype(np.float32)
+    with pytest.raises(ConfigError, match="training object diameter"):
+        ms.segment(mask, Predictor(_identity(), meta=FOREGROUND), diameter="auto")
+    predictor = Predictor(_identity(), meta={**FOREGROUND, "object_diameter": 12.0})
+    with pytest.raises(ConfigError, match="pixel size"):
+        ms.segment(mask, predictor, diameter="auto", pixel_size=0.5)
+    with pytest.raises(ConfigError, match="positive number"):
+        ms.segment(mask, predictor, diameter="big")
+
+
+def test_measured_diameter_is_the_median_equivalent_diameter():
+    labels = _discs((80, 80), [(20, 20), (20, 60), (60, 40)], 9)
+    labels[disk((60, 40), 15, shape=labels.shape)] = 3
+    expected = np.median([r.equivalent_diameter_area for r in regionprops(labels)])
+    assert measured_diameter(labels) == pytest.approx(expected)
+    stack = np.stack([labels, labels])                    # per plane: the same discs
+    assert measured_diameter(stack, slicewise=True) == pytest.approx(expected)
+    assert measured_diameter(stack) == pytest.approx(
+        np.median([r.equivalent_diameter_area for r in regionprops(stack)]))
+    assert measured_diameter(np.zeros((8, 8), np.uint16)) is None
 
 
 def _balls(shape, centres, radius, spacing) -> np.ndarray:

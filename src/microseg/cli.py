@@ -81,9 +81,22 @@ TILE_ARG = arg("--tile", type=int, metavar="N",
                     "piece; 128 for 3D models)")
 POST_ARG = arg("--post", help="post-processing: three_class, components, mesmer_watershed, "
                               "distance_watershed, center_watershed (default: the model's)")
-DIAMETER_ARG = arg("--diameter", type=float, metavar="PX",
-                   help="typical object diameter in the images (pixels); rescales to the "
-                        "model's")
+
+
+def diameter_arg(text: str) -> float | str:
+    """``--diameter``: pixels, or ``auto`` (measured on a first pass)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a diameter in pixels or 'auto', got "
+                                         f"{text!r}") from None
+
+
+DIAMETER_ARG = arg("--diameter", type=diameter_arg, metavar="PX|auto",
+                   help="typical object diameter in the images (pixels), rescaled to the "
+                        "model's; 'auto': measured on a first pass at the model's scale")
 Z_CONTEXT_ARG = arg("--z-context", choices=["pseudocolor", "none"],
                     help="2D model on stacks: Context Aware Pseudocoloring or plain slices "
                          "(default: the model's)")

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
 
 INSTANCES_3D = ("stack", "stitch")
+#: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
+#: again at the scale that brings their median to the model's training diameter, by a factor
+#: kept within ``AUTO_FACTORS``; a factor within ``AUTO_TOLERANCE`` of 1 keeps the first pass.
+AUTO = "auto"
+AUTO_FACTORS = (0.25, 4.0)
+AUTO_TOLERANCE = 0.1
 #: ``cells``: maps → post-processing; ``em-mc`` / ``em-lmc``: membrane map → region graph →
 #: multicut / lifted multicut.
 PIPELINES = ("cells", "em-mc", "em-lmc")
@@ -80,7 +86,7 @@ def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> 
 
 def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
             tile: int | tuple[int, ...] | None = None, post: str | None = None,
-            post_params: dict[str, Any] | None = None, diameter: float | None = None,
+            post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
             pixel_size: float | None = None, z_context: str | None = None,
             instances3d: str = "stitch", spacing: Sequence[float] | None = None,
             channel_axis: int | None = None,
@@ -101,6 +107,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             images when the normalisation inverted this one).
         post_params: parameters of the post-processing (override the checkpoint's).
         diameter: typical object diameter in the image (pixels); rescales to the model's.
+            ``"auto"``: measured on a first pass (see :data:`AUTO`).
         pixel_size: pixel size in the model's physical unit; rescales to the model's.
         z_context: ``pseudocolor`` | ``none`` for a 2D model on a stack.
         instances3d: ``stack`` or ``stitch`` (see the module docstring).
@@ -132,12 +139,51 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                                 z_context=z_context, tta=tta, tile=tile,
                                 intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
-    prediction = predictor.prediction(image, diameter=diameter, pixel_size=pixel_size,
-                                      channel_axis=channel_axis, z_context=z_context, tta=tta,
-                                      tile=tile, intensity_range=intensity_range)
-    return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
-                          spacing=spacing, slicewise=mode == "slices", instances3d=instances3d,
-                          bright_background=prediction.bright_background)
+
+    def labels_at(scale_diameter: float | None) -> "np.ndarray":
+        prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
+                                          channel_axis=channel_axis, z_context=z_context,
+                                          tta=tta, tile=tile, intensity_range=intensity_range)
+        return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
+                              spacing=spacing, slicewise=mode == "slices",
+                              instances3d=instances3d,
+                              bright_background=prediction.bright_background)
+
+    if diameter != AUTO:
+        return labels_at(diameter)
+    trained = auto_diameter_reference(predictor, pixel_size)
+    first = labels_at(trained)
+    measured = measured_diameter(first, slicewise=mode == "slices")
+    if measured is None:
+        return first
+    low, high = AUTO_FACTORS
+    factor = float(np.clip(trained / measured, low, high))
+    if abs(factor - 1.0) <= AUTO_TOLERANCE:
+        return first
+    return labels_at(trained / factor)
+
+
+def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = None) -> float:
+    """The training object diameter (pixels) that ``diameter="auto"`` rescales to; ConfigError
+    when the model records none or a pixel size is given as well."""
+    if pixel_size is not None:
+        raise ConfigError("give either diameter='auto' or a pixel size, not both")
+    trained = predictor.meta.get("object_diameter")
+    if not trained:
+        raise ConfigError("diameter='auto' needs a model that records its training object "
+                          "diameter (trained with data.sources[].diameter)")
+    return float(trained)
+
+
+def measured_diameter(labels: "np.ndarray", slicewise: bool = False) -> float | None:
+    """Median equivalent diameter (pixels) of the objects of ``labels`` ``(Y, X)`` or ``(Z, Y,
+    X)`` (discs per plane when ``slicewise``, balls otherwise); None without objects."""
+    import numpy as np
+
+    from microseg.data.rescale import median_diameter
+
+    value = median_diameter(list(labels) if slicewise else labels)
+    return None if np.isnan(value) else value
 
 
 def _is_em(pipeline: str, edge_classifier: Any) -> bool:
@@ -285,7 +331,7 @@ class SegmentOptions:
 
     post: str | None = None
     post_params: dict[str, Any] | None = None
-    diameter: float | None = None
+    diameter: float | str | None = None
     pixel_size: float | None = None
     z_context: str | None = None
     instances3d: str = "stitch"
@@ -312,7 +358,10 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
     from microseg.infer.slices import check_z_context
     from microseg.post.registry import POSTPROCESSORS
 
-    predictor.scale_factor(options.diameter, options.pixel_size)
+    if options.diameter == AUTO:
+        auto_diameter_reference(predictor, options.pixel_size)
+    else:
+        predictor.scale_factor(options.diameter, options.pixel_size)
     if options.post is not None:
         POSTPROCESSORS.get(options.post)
     if options.z_context is not None:

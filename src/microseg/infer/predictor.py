@@ -193,7 +193,8 @@ class Predictor:
         if diameter is not None and pixel_size is not None:
             raise ConfigError("give either an object diameter or a pixel size, not both")
         for name, value in (("diameter", diameter), ("pixel size", pixel_size)):
-            if value is not None and not (np.isfinite(value) and value > 0):
+            if value is not None and not (isinstance(value, (int, float, np.number))
+                                          and np.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive number, got {value!r}")
         if diameter is not None:
             return self._trained("object_diameter", "object diameter") / float(diameter)
