@@ -44,10 +44,11 @@ if TYPE_CHECKING:
 INSTANCES_3D = ("stack", "stitch")
 #: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
 #: again at the scale that brings their median to the model's training diameter, by a factor
-#: kept within ``AUTO_FACTORS``; a factor within ``AUTO_TOLERANCE`` of 1 keeps the first pass.
+#: kept within ``AUTO_FACTORS``; a factor closer to 1 than ``AUTO_TOLERANCE`` (either way: f and 1/f
+#: alike) keeps the first pass.
 AUTO = "auto"
 AUTO_FACTORS = (0.25, 4.0)
-AUTO_TOLERANCE = 0.1
+AUTO_TOLERANCE = 1.1
 #: ``cells``: maps → post-processing; ``em-mc`` / ``em-lmc``: membrane map → region graph →
 #: multicut / lifted multicut.
 PIPELINES = ("cells", "em-mc", "em-lmc")
@@ -158,7 +159,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         return first
     low, high = AUTO_FACTORS
     factor = float(np.clip(trained / measured, low, high))
-    if abs(factor - 1.0) <= AUTO_TOLERANCE:
+    if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
         return first
     return labels_at(trained / factor)
 
