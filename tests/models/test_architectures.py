@@ -185,3 +185,29 @@ def test_exports_to_onnx_with_the_same_output(name, tmp_path):
     expected = list(expected.values()) if isinstance(expected, dict) else [expected]
     for actual, reference in zip(outputs, expected):
         torch.testing.assert_close(torch.from_numpy(actual), reference, rtol=1e-4, atol=1e-4)
+
+
+def test_unet_heads_share_one_body_and_each_gets_its_own_output_conv():
+    torch.manual_seed(0)
+    small = dict(in_channels=1, depth=3, base_channels=8, space_to_depth=2)
+    single = models.build("unet", out_channels=3, **small).eval()
+    both = models.build("unet", heads={"pixelwise": 3, "inner_distance": 1}, **small).eval()
+    weights = {("heads.pixelwise." + k[5:] if k.startswith("head.") else k): v
+               for k, v in single.state_dict().items()}
+    missing, unexpected = both.load_state_dict(weights, strict=False)
+    assert sorted(missing) == ["heads.inner_distance.bias", "heads.inner_distance.weight"]
+    assert not unexpected
+    x = torch.randn(2, 1, 30, 44)
+    with torch.no_grad():
+        out = both(x)
+        expected = single(x)
+    assert _shapes(out) == {"pixelwise": (2, 3, 30, 44), "inner_distance": (2, 1, 30, 44)}
+    torch.testing.assert_close(out["pixelwise"], expected)
+    rebuilt = models.build(both.arch, **both.config)
+    assert rebuilt.state_dict().keys() == both.state_dict().keys()
+
+
+@pytest.mark.parametrize("heads", [{}, {"a": 0}, {"a": 1.5}, ["a"]])
+def test_unet_heads_must_map_names_to_output_counts(heads):
+    with pytest.raises(ConfigError, match="unet.heads"):
+        models.build("unet", heads=heads)

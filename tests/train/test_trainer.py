@@ -283,3 +283,25 @@ def test_post_processing_is_tuned_on_validation_and_stored(tmp_path):
     assert meta["metrics"]["f1"] == np.nanmax(f1)
     with pytest.raises(ConfigError, match="score"):
         config(validation={"metric": "loss", "tune": {"min_size": [1]}})
+
+
+def test_init_layers_matching_copies_shared_weights_into_a_new_head_layout(tmp_path):
+    first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
+    trained = load_checkpoint(first.last)[0].state_dict()
+    heads = {"pixelwise": {"name": "three_class"}, "inner_distance": {"name": "inner_distance"}}
+    loss = {"name": "heads", "params": {"heads": {"pixelwise": {"name": "ce"},
+                                                  "inner_distance": {"name": "mse"}}}}
+    tuned = Trainer(config(init=str(first.last), init_layers="matching",
+                           init_rename={"head.": "heads.pixelwise."}, target={"heads": heads},
+                           loss=loss, validation={"every": 3, "post": {"head": "pixelwise"}}),
+                    tmp_path / "b", datasets())
+    state = tuned.model.state_dict()
+    for name, value in trained.items():
+        torch.testing.assert_close(state[name.replace("head.", "heads.pixelwise.", 1)
+                                         if name.startswith("head.") else name], value)
+    assert state["heads.inner_distance.weight"].shape[0] == 1   # fresh: no source for it
+    with pytest.raises(ConfigError, match="init_rename needs init_layers: matching"):
+        config(init=str(first.last), init_rename={"head.": "x."})
+    with pytest.raises(InputError, match="no weight of the checkpoint matches"):
+        Trainer(config(init=str(first.last), init_layers="matching",
+                       init_rename={"": "elsewhere."}), tmp_path / "c", datasets())

@@ -16,7 +16,9 @@ paper's variants:
 
 Decoder level i: 2× upsampling of the level below (``upconv``, ``bilinear`` or ``pixelshuffle``),
 concatenated with the bridged encoder features (``identity`` or a 1×1 conv-norm-act halving
-them), then a block back to Ci. A 1×1 conv gives ``out_channels`` logits at the input size.
+them), then a block back to Ci. A 1×1 conv gives ``out_channels`` logits at the input size, or,
+with ``heads = {name: outputs}``, one 1×1 conv per head on the same features and a dict of outputs
+(e.g. a ``pixelwise`` 3-class head next to an ``inner_distance`` one).
 
 ``space_to_depth = s > 1`` (2D) folds every s×s pixel block into channels before the first level
 (pixel unshuffle) and unfolds ``out_channels · s²`` head outputs back to full resolution (pixel
@@ -51,6 +53,7 @@ class UNetConfig:
 
     in_channels: int = 1
     out_channels: int = 3
+    heads: dict[str, int] | None = None  # outputs per head, replacing out_channels
     dims: int = 2
     depth: int = 5
     base_channels: int = 64
@@ -79,6 +82,9 @@ class UNetConfig:
         for name in ("in_channels", "out_channels", "base_channels", "groups"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"unet {name} must be >= 1, got {getattr(self, name)}")
+        if self.heads is not None and (not self.heads or min(self.heads.values()) < 1):
+            raise ConfigError(f"unet heads must map head names to output counts >= 1, got "
+                              f"{self.heads!r}")
         if self.depth < 2:
             raise ConfigError(f"unet depth must be >= 2 (one downsampling), got {self.depth}")
         if self.space_to_depth < 1 or (self.space_to_depth > 1 and self.dims != 2):
@@ -90,7 +96,7 @@ class UNetConfig:
 
 class UNet(SegmentationModel):
     """Generalised U-Net; input ``(N, C, Y, X)`` or ``(N, C, Z, Y, X)``, output logits of the
-    same spatial size with ``out_channels`` channels."""
+    same spatial size with ``out_channels`` channels (a dict head → logits with ``heads``)."""
 
     def __init__(self, config: UNetConfig):
         config.validate()
@@ -145,9 +151,13 @@ class UNet(SegmentationModel):
             self.ups.append(up)
             self.bridges.append(bridge)
             self.decoder.append(block(up_channels + bridge_channels, widths[i]))
-        self.head = conv_nd(c.dims, widths[0], c.out_channels, 1)
+        if c.heads is None:
+            self.head = conv_nd(c.dims, widths[0], c.out_channels, 1)
+        else:
+            self.heads = nn.ModuleDict({name: conv_nd(c.dims, widths[0], k * s * s, 1)
+                                        for name, k in c.heads.items()})
 
-    def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_padded(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         if self.space_to_depth > 1:
             x = nn.functional.pixel_unshuffle(x, self.space_to_depth)
         skips = []
@@ -157,7 +167,12 @@ class UNet(SegmentationModel):
         x = self.bottleneck(skips.pop())
         for up, bridge, block in zip(self.ups, self.bridges, self.decoder):
             x = block(torch.cat([up(x), bridge(skips.pop())], dim=1))
-        x = self.head(x)
+        if hasattr(self, "heads"):
+            return {name: self._full_resolution(head(x)) for name, head in self.heads.items()}
+        return self._full_resolution(self.head(x))
+
+    def _full_resolution(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo the space-to-depth folding of head outputs (no-op when ``space_to_depth`` is 1)."""
         if self.space_to_depth > 1:
             x = nn.functional.pixel_shuffle(x, self.space_to_depth)
         return x

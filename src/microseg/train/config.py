@@ -37,6 +37,7 @@ from microseg.train.schemes import SchemeConfig
 
 DATA_VARIABLE = "MICROSEG_DATA"
 DEFAULT_DATA_ROOT = "../shared/data"
+INIT_LAYERS = ("all", "matching")   # TrainConfig.init_layers
 METRICS = ("f1", "ap", "seg", "iou", "loss")  # validation metrics that can select the best model
 _DATA_PATTERN = re.compile(r"\$\{MICROSEG_DATA\}|\$MICROSEG_DATA\b")
 
@@ -193,7 +194,10 @@ class TrainConfig:
     an epoch is ``iterations_per_epoch`` steps (default: one pass over the training images).
     ``crop`` (square, pixels) overrides ``augment.crop``; ``None`` keeps ``augment.crop``.
     ``init`` (a checkpoint path or a bundled model name) starts from that model's weights
-    (fine-tuning); its architecture must be the configured one."""
+    (fine-tuning); with ``init_layers: all`` its architecture must be the configured one, with
+    ``matching`` every weight whose name and shape agree is copied and the rest (e.g. a new
+    output head) keep their fresh initialisation; ``init_rename`` (``{old prefix: new prefix}``,
+    e.g. ``{head.: heads.pixelwise.}``) renames the checkpoint's weights before matching."""
 
     data: DataConfig
     train_split: str = "train"
@@ -216,6 +220,8 @@ class TrainConfig:
     threads: int | None = None
     channels_last: bool = False
     init: str | None = None
+    init_layers: str = "all"
+    init_rename: dict[str, str] = field(default_factory=dict)
     log_every: int = 10
     output: str = "runs/train"
 
@@ -227,6 +233,11 @@ class TrainConfig:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}")
+        if self.init_layers not in INIT_LAYERS:
+            raise ConfigError(f"init_layers must be one of {list(INIT_LAYERS)}, got "
+                              f"{self.init_layers!r}")
+        if self.init_rename and self.init_layers != "matching":
+            raise ConfigError("init_rename needs init_layers: matching")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
 

@@ -182,7 +182,7 @@ class Trainer:
         self.model = models.build(config.model.name,
                                   **model_config(config, self.data.channels, self.target))
         if config.init is not None:
-            self.initialise(config.init)
+            self.initialise(config.init, config.init_layers, config.init_rename)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loss = losses.build(config.loss.name, **config.loss.params)
@@ -275,12 +275,28 @@ class Trainer:
     def save_last(self, metrics: dict[str, float]) -> Path:
         return save_checkpoint(self.out / "last.pt", self.model, self.meta(metrics), **self.state())
 
-    def initialise(self, name_or_path: str) -> None:
-        """Copy the weights of a checkpoint (path or bundled model name) into the new model."""
+    def initialise(self, name_or_path: str, layers: str = "all",
+                   rename: dict[str, str] | None = None) -> None:
+        """Copy the weights of a checkpoint (path or bundled model name) into the new model:
+        all of them (``layers="all"``, same architecture) or those whose name and shape match
+        (``"matching"``, after replacing the ``rename`` prefixes of the checkpoint's names;
+        InputError when none match)."""
         path = zoo.checkpoint_path(name_or_path) if zoo.is_model_name(name_or_path) \
             else Path(name_or_path)
-        model, _ = self._matching_checkpoint(path)
-        self.model.load_state_dict(model.state_dict())
+        if layers == "all":
+            model, _ = self._matching_checkpoint(path)
+            self.model.load_state_dict(model.state_dict())
+            return
+        source = {_renamed(k, rename or {}): v
+                  for k, v in load_checkpoint(path)[0].state_dict().items()}
+        target = self.model.state_dict()
+        shared = {k: v for k, v in source.items() if k in target and v.shape == target[k].shape}
+        if not any(v.ndim for v in shared.values()):   # counters alone do not count
+            raise InputError(path, "no weight of the checkpoint matches the configured model "
+                                   "in name and shape")
+        self.model.load_state_dict(shared, strict=False)
+        tqdm.write(f"init: {len(shared)} of {len(target)} tensors from {path}; "
+                   f"{len(target) - len(shared)} keep their fresh initialisation")
 
     def _matching_checkpoint(self, path: Path) -> tuple[nn.Module, dict[str, Any]]:
         """The model and trainer state of checkpoint ``path``, which must have this run's
@@ -490,3 +506,11 @@ def train(config: TrainConfig | str | Path | dict[str, Any], *, resume: str | Pa
         trainer.resume(resume)
     return trainer.run(stop_at=stop_at, time_limit=time_limit, progress=progress,
                        resumed=resume is not None)
+
+
+def _renamed(name: str, prefixes: dict[str, str]) -> str:
+    """``name`` with its first matching prefix of ``prefixes`` replaced by the mapped one."""
+    for old, new in prefixes.items():
+        if name.startswith(old):
+            return new + name[len(old):]
+    return name
