@@ -151,6 +151,7 @@ class UNet(SegmentationModel):
             self.ups.append(up)
             self.bridges.append(bridge)
             self.decoder.append(block(up_channels + bridge_channels, widths[i]))
+        self.heads: nn.ModuleDict | None = None
         if c.heads is None:
             self.head = conv_nd(c.dims, widths[0], c.out_channels, 1)
         else:
@@ -167,7 +168,7 @@ class UNet(SegmentationModel):
         x = self.bottleneck(skips.pop())
         for up, bridge, block in zip(self.ups, self.bridges, self.decoder):
             x = block(torch.cat([up(x), bridge(skips.pop())], dim=1))
-        if hasattr(self, "heads"):
+        if self.heads is not None:
             return {name: self._full_resolution(head(x)) for name, head in self.heads.items()}
         return self._full_resolution(self.head(x))
 
