@@ -190,6 +190,23 @@ def test_init_starts_from_a_checkpoints_weights(tmp_path):
         Trainer(config(init=str(tmp_path / "none.pt")), tmp_path / "e", datasets())
 
 
+def test_checkpoint_from_before_a_config_field_still_matches(tmp_path):
+    """A checkpoint whose recorded config lacks a field added later (the U-Net's ``heads``)
+    rebuilds with that field's default, so it resumes and initialises a run as before."""
+    first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
+    record = torch.load(first.last, map_location="cpu", weights_only=False)
+    assert record["meta"]["config"].pop("heads") is None
+    older = tmp_path / "older.pt"
+    torch.save(record, older)
+    trained, _, _ = load_checkpoint(first.last)
+    tuned = Trainer(config(init=str(older)), tmp_path / "b", datasets())
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[name], value)
+    resumed = train(config(iterations=3), out=tmp_path / "c", datasets=datasets(),
+                    resume=older, progress=False)
+    assert resumed.iteration == 3
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="exactly one"):
         config(epochs=3)

@@ -300,9 +300,11 @@ class Trainer:
 
     def _matching_checkpoint(self, path: Path) -> tuple[nn.Module, dict[str, Any]]:
         """The model and trainer state of checkpoint ``path``, which must have this run's
-        architecture."""
+        architecture (compared as rebuilt, so that a checkpoint written before a configuration
+        field existed matches when it takes that field's default)."""
         model, meta, state = load_checkpoint(path)
-        if meta["arch"] != self.model.arch or meta["config"] != plain_data(self.model.config):
+        if meta["arch"] != self.model.arch or \
+                plain_data(model.config) != plain_data(self.model.config):
             raise InputError(path, "checkpoint architecture differs from the configured model")
         return model, state
 
