@@ -14,7 +14,7 @@ from torch import nn
 
 from microseg.errors import ConfigError
 from microseg.infer.activation import activate
-from microseg.infer.fusion import fold_batch_norm
+from microseg.infer.fusion import conv_before_upsample, fold_batch_norm
 
 PRECISIONS = ("float32", "bfloat16")
 Heads = list[tuple[str | None, int]]   # (head name, channels); name None for a one-output model
@@ -57,7 +57,8 @@ def memory_format(dims: int) -> torch.memory_format:
 
 class TorchRunner:
     """Run a :class:`MapsNetwork` on numpy batches under ``torch.inference_mode``, with batch
-    normalisation folded into the convolutions (:mod:`microseg.infer.fusion`; on a copy),
+    normalisation folded into the convolutions and 1×1 convolutions moved before the upsampling
+    they follow (:mod:`microseg.infer.fusion`; on a copy),
     optionally in channels-last memory layout (much faster convolutions on CPU) and in
     ``precision`` ``float32`` or ``bfloat16`` (CPU autocast; float32 maps come back either way)."""
 
@@ -65,7 +66,7 @@ class TorchRunner:
                  precision: str = "float32"):
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.network, _ = fold_batch_norm(network)
+        self.network, _ = conv_before_upsample(fold_batch_norm(network)[0])
         self.format = memory_format(dims) if channels_last else None
         self.precision = precision
         if self.format is not None:
