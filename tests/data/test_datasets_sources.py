@@ -396,3 +396,12 @@ def test_to_channels_rejects_bad_layouts():
         to_channels(np.zeros((4, 5, 6)), 1, 2, "im.tif")
     assert to_channels(np.zeros((4, 5, 6)), 1, 3).shape == (1, 4, 5, 6)
     assert to_channels(np.zeros((5, 6, 3)), 3).shape == (3, 5, 6)
+
+
+def test_to_channels_keeps_grey_integers_for_the_normalisation_to_count():
+    grey = np.arange(30, dtype=np.uint16).reshape(5, 6)
+    kept = to_channels(grey, 1)
+    assert kept.dtype == np.uint16 and np.array_equal(kept[0], grey)
+    assert to_channels(grey.astype(bool), 1).dtype == np.float32
+    assert to_channels(np.stack([grey] * 3, -1), 1).dtype == np.float32   # luminance
+    assert to_channels(grey, 3).dtype == np.float32

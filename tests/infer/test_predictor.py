@@ -236,3 +236,11 @@ def test_bfloat16_precision_gives_close_float32_maps():
         Predictor(model, precision="float16")
     with pytest.raises(ConfigError, match="torch backend"):
         Predictor(model, backend="onnxruntime", precision="bfloat16")
+
+
+def test_an_integer_image_gives_the_maps_of_its_float_copy():
+    predictor = Predictor(_unet(), tile=64, overlap=32)
+    image = np.random.default_rng(5).integers(100, 4000, (70, 90)).astype(np.uint16)
+    from_integers = predictor.prediction(image).maps
+    from_floats = predictor.prediction(image.astype(np.float32)).maps
+    np.testing.assert_allclose(from_integers, from_floats, atol=1e-5)

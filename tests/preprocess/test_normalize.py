@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from microseg.preprocess.normalize import (Normalization, normalize_minmax,
+from microseg.preprocess.normalize import (Normalization, integer_percentiles, normalize_minmax,
                                            normalize_percentile, to_grey)
 
 
@@ -48,3 +48,27 @@ def test_dark_background_inverts_bright_field_only_and_says_so():
     plain = Normalization(method="none")
     assert plain.apply(bright)[1] is False
     np.testing.assert_array_equal(plain(bright), bright)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16, np.int32])
+def test_integer_percentiles_are_numpys_linear_percentiles(dtype):
+    rng = np.random.default_rng(3)
+    info = np.iinfo(dtype)
+    for size in (1, 2, 5, 999, 40_000):
+        values = rng.integers(max(info.min, -70_000), min(info.max, 70_000), size,
+                              endpoint=True).astype(dtype)
+        values[0] = info.min
+        percentiles = (0.0, 1.0, 12.5, 50.0, 99.8, 100.0, *rng.uniform(0, 100, 4))
+        # numpy on the int64 copy: on int8 / int16 numpy itself wraps around in b - a
+        expected = np.percentile(values.astype(np.int64), percentiles)
+        np.testing.assert_array_equal(integer_percentiles(values, percentiles), expected)
+
+
+def test_integer_percentiles_of_a_wide_range_and_images_normalised_either_way():
+    wide = np.array([0, 5, 2**30, 7], dtype=np.int64)
+    assert integer_percentiles(wide, (25, 75)) == tuple(np.percentile(wide, (25, 75)))
+    image = np.random.default_rng(4).integers(90, 700, (64, 80)).astype(np.uint16)
+    as_int = normalize_percentile(image)
+    assert as_int.dtype == np.float32
+    np.testing.assert_allclose(as_int, normalize_percentile(image.astype(np.float32)),
+                               atol=1e-6)

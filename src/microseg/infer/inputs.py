@@ -36,7 +36,8 @@ def spatial_ndim(image: np.ndarray, channel_axis: int | None = None,
 
 def channels_first(image: np.ndarray, channels: int, channel_axis: int | None = None,
                    path: str | Path | None = None) -> np.ndarray:
-    """``image`` as float32 ``(C, Y, X)`` / ``(C, Z, Y, X)`` with ``C = channels``."""
+    """``image`` as ``(C, Y, X)`` / ``(C, Z, Y, X)`` with ``C = channels``, float32 or, for a
+    grey integer image, its own dtype (see :func:`~microseg.data.sources.to_channels`)."""
     from microseg.data.sources import to_channels
 
     image = np.asarray(image)

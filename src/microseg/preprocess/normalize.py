@@ -20,12 +20,46 @@ def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
 
     ``axis`` selects the axes the percentiles are taken over (``None``: the whole array; for a
     ``(C, Y, X)`` image pass ``(1, 2)`` to normalise each channel on its own). A constant image maps
-    to zeros instead of dividing by zero.
+    to zeros instead of dividing by zero. Integer images over all axes take their percentiles
+    from :func:`integer_percentiles` (same values, much faster).
     """
-    image = np.asarray(image, dtype=np.float32)
-    lo, hi = np.percentile(image, [low, high], axis=axis, keepdims=axis is not None)
-    out = ((image - lo) / np.maximum(hi - lo, eps)).astype(np.float32, copy=False)
+    image = np.asarray(image)
+    if axis is None and image.dtype.kind in "ui":
+        lo, hi = (np.float32(v) for v in integer_percentiles(image, (low, high)))
+        image = image.astype(np.float32)
+    else:
+        image = image.astype(np.float32, copy=False)
+        lo, hi = np.percentile(image, [low, high], axis=axis, keepdims=axis is not None)
+    out = ((image - lo) / np.maximum(hi - lo, np.float32(eps))).astype(np.float32, copy=False)
     return np.clip(out, 0.0, 1.0) if clip else out
+
+
+def integer_percentiles(image: np.ndarray, percentiles: tuple[float, ...],
+                        max_span: int = 1 << 22) -> tuple[float, ...]:
+    """``np.percentile(image, percentiles)`` (linear interpolation, float64) of an integer array
+    over all its elements, by counting values instead of partially sorting a copy: several times
+    faster on camera images (8 / 16 bit). Falls back to ``np.percentile`` when the values span
+    more than ``max_span`` integers."""
+    flat = np.asarray(image).ravel()
+    if flat.size == 0:
+        raise ValueError("percentiles of an empty image")
+    low, high = int(flat.min()), int(flat.max())
+    if high - low > max_span:
+        return tuple(float(v) for v in np.percentile(flat, percentiles))
+    offset = flat.astype(np.int64) - low if flat.dtype.kind == "i" else flat - flat.dtype.type(low)
+    counts = np.bincount(offset)
+    below_or_at = np.cumsum(counts)             # below_or_at[v] = #elements <= low + v
+    n = flat.size
+    quantiles = np.asarray(percentiles, dtype=np.float64) / 100
+    position = (n - 1) * quantiles               # numpy's "linear" virtual index
+    previous = np.clip(np.floor(position), 0, n - 1).astype(np.int64)
+    following = np.minimum(previous + 1, n - 1)
+    gamma = position - np.floor(position)
+    a = np.searchsorted(below_or_at, previous, side="right") + float(low)
+    b = np.searchsorted(below_or_at, following, side="right") + float(low)
+    diff = b - a
+    values = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return tuple(float(v) for v in values)
 
 
 def normalize_minmax(image: np.ndarray, minimum: float | None = None,
