@@ -137,12 +137,13 @@ class Normalization:
 
     def __call__(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None = None) -> np.ndarray:
-        """Normalise a float32 ``(C, *spatial)`` image."""
+        """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) → float32."""
         return self.apply(image, intensity_range)[0]
 
     def apply(self, image: np.ndarray, intensity_range: tuple[float, float] | None = None
               ) -> tuple[np.ndarray, bool]:
-        """Normalise a float32 ``(C, *spatial)`` image → ``(normalised, inverted)``;
+        """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) →
+        ``(normalised float32, inverted)``;
         ``inverted``: ``dark_background`` turned its bright background dark."""
         image = self._rescale(image, intensity_range)
         if self.dark_background and has_bright_background(image):
