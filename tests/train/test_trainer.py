@@ -322,3 +322,18 @@ def test_init_layers_matching_copies_shared_weights_into_a_new_head_layout(tmp_p
     with pytest.raises(InputError, match="no weight of the checkpoint matches"):
         Trainer(config(init=str(first.last), init_layers="matching",
                        init_rename={"": "elsewhere."}), tmp_path / "c", datasets())
+
+
+def test_init_layers_widen_grows_a_checkpoint_without_changing_its_outputs(tmp_path):
+    first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
+    narrow = load_checkpoint(first.last)[0].eval()
+    wider = {"name": "unet", "config": {"depth": 2, "base_channels": 6}}
+    grown = Trainer(config(init=str(first.last), init_layers="widen", model=wider),
+                    tmp_path / "b", datasets()).model.eval()
+    x = torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x), narrow(x), atol=1e-5, rtol=1e-5)
+    deeper = {"name": "unet", "config": {"depth": 3, "base_channels": 6}}
+    with pytest.raises(InputError, match=r"last\.pt.*cannot be widened.*depth"):
+        Trainer(config(init=str(first.last), init_layers="widen", model=deeper),
+                tmp_path / "c", datasets())

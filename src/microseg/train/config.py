@@ -37,7 +37,7 @@ from microseg.train.schemes import SchemeConfig
 
 DATA_VARIABLE = "MICROSEG_DATA"
 DEFAULT_DATA_ROOT = "../shared/data"
-INIT_LAYERS = ("all", "matching")   # TrainConfig.init_layers
+INIT_LAYERS = ("all", "matching", "widen")   # TrainConfig.init_layers
 METRICS = ("f1", "ap", "seg", "iou", "loss")  # validation metrics that can select the best model
 _DATA_PATTERN = re.compile(r"\$\{MICROSEG_DATA\}|\$MICROSEG_DATA\b")
 
@@ -196,7 +196,9 @@ class TrainConfig:
     ``init`` (a checkpoint path or a bundled model name) starts from that model's weights
     (fine-tuning); with ``init_layers: all`` its architecture must be the configured one, with
     ``matching`` every weight whose name and shape agree is copied and the rest (e.g. a new
-    output head) keep their fresh initialisation; ``init_rename`` (``{old prefix: new prefix}``,
+    output head) keep their fresh initialisation, with ``widen`` the checkpoint is a U-Net with
+    fewer ``base_channels`` that the configured one is grown from without changing its outputs
+    (:mod:`microseg.models.widen`); ``init_rename`` (``{old prefix: new prefix}``,
     e.g. ``{head.: heads.pixelwise.}``) renames the checkpoint's weights before matching."""
 
     data: DataConfig

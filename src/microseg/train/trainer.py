@@ -29,6 +29,7 @@ from microseg.data.sample import summarize as summarize_samples
 from microseg.data.sources import load_source, source_name, source_normalization
 from microseg.errors import ConfigError, InputError
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
+from microseg.models.widen import widened_state
 from microseg.train.batches import BatchStream, stream_seed
 from microseg.train.config import TrainConfig, train_config
 from microseg.train.log import CsvLog
@@ -280,12 +281,22 @@ class Trainer:
         """Copy the weights of a checkpoint (path or bundled model name) into the new model:
         all of them (``layers="all"``, same architecture) or those whose name and shape match
         (``"matching"``, after replacing the ``rename`` prefixes of the checkpoint's names;
-        InputError when none match)."""
+        InputError when none match), or all of them grown into this wider U-Net (``"widen"``)."""
         path = zoo.checkpoint_path(name_or_path) if zoo.is_model_name(name_or_path) \
             else Path(name_or_path)
         if layers == "all":
             model, _ = self._matching_checkpoint(path)
             self.model.load_state_dict(model.state_dict())
+            return
+        if layers == "widen":
+            try:
+                state = widened_state(load_checkpoint(path)[0], self.model)
+            except ConfigError as error:
+                raise InputError(path, f"cannot be widened into the configured model: {error}") \
+                    from None
+            self.model.load_state_dict(state)
+            tqdm.write(f"init: {path} widened to base_channels "
+                       f"{self.model.config['base_channels']}")
             return
         source = {_renamed(k, rename or {}): v
                   for k, v in load_checkpoint(path)[0].state_dict().items()}
