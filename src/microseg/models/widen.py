@@ -96,8 +96,6 @@ def _widened_weight(name: str, old: torch.Tensor, fresh: torch.Tensor,
 def _old_input_positions(name: str, old_inputs: int, new_inputs: int) -> torch.Tensor:
     """Where each old input channel of weight ``name`` sits among the widened inputs: the first
     convolution of a decoder block reads [upsampled, bridged] halves, everything else one run."""
-    if old_inputs == new_inputs:
-        return torch.arange(old_inputs)
     if name.startswith("decoder.") and name.split(".")[2] == "0":
         half, new_half = old_inputs // 2, new_inputs // 2
         return torch.cat([torch.arange(half), new_half + torch.arange(half)])
