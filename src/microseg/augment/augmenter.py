@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from microseg.augment.acquisition import augment_acquisition
 from microseg.augment.config import AugmentConfig
 from microseg.augment.elastic import elastic_displacement
 from microseg.augment.geometry import crop_shape, extract, reflect_pad, resample, sampling_grid
@@ -44,6 +45,8 @@ class Augmenter:
         if config.rot90:
             k = rng.integers(4) if labels.shape[-1] == labels.shape[-2] else 2 * rng.integers(2)
             image, labels = np.rot90(image, k, (-2, -1)), np.rot90(labels, k, (-2, -1))
+        if config.acquisition.p > 0 and rng.random() < config.acquisition.p:
+            image = augment_acquisition(image, config.acquisition, rng)
         if config.intensity.p > 0 and rng.random() < config.intensity.p:
             image = augment_intensity(image, config.intensity, rng)
         return (np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(labels))

@@ -74,9 +74,56 @@ class IntensityConfig:
 
 
 @dataclasses.dataclass
+class AcquisitionConfig:
+    """Another microscope, stain or exposure (see :mod:`microseg.augment.acquisition`), applied
+    with probability ``p`` to a normalised image, which is then normalised again with
+    ``percentiles`` (those inference uses).
+
+    ``signal``: factor on the contrast above background, log-uniform (0.125 keeps an eighth);
+    ``photons``: expected photons at the object level (normalised 1), log-uniform: fewer is
+    noisier; ``offset``: dark level (normalised units) that also carries shot noise;
+    ``read_noise``: largest Gaussian read-noise standard deviation (normalised units);
+    ``blur`` (pixels) with probability ``blur_p``; ``illumination``: largest relative tilt of a
+    planar illumination field; ``spots`` bright outliers at most, with probability ``spots_p``,
+    each ``spot_brightness`` times the object level; ``invert``: probability of inverting the
+    result (bright-field polarity)."""
+
+    p: float = 0.0
+    signal: tuple[float, float] = (0.125, 1.0)
+    photons: tuple[float, float] = (20.0, 1000.0)
+    offset: float = 0.1
+    read_noise: float = 0.02
+    blur: float = 2.0
+    blur_p: float = 0.3
+    illumination: float = 0.3
+    spots: int = 20
+    spots_p: float = 0.2
+    spot_brightness: tuple[float, float] = (1.0, 8.0)
+    invert: float = 0.0
+    percentiles: tuple[float, float] = (1.0, 99.8)
+
+    def __post_init__(self) -> None:
+        for name in ("p", "blur_p", "spots_p", "invert"):
+            _probability(getattr(self, name), f"augment.acquisition.{name}")
+        self.signal = _interval(self.signal, "augment.acquisition.signal", positive=True)
+        self.photons = _interval(self.photons, "augment.acquisition.photons", positive=True)
+        self.spot_brightness = _interval(self.spot_brightness,
+                                         "augment.acquisition.spot_brightness", positive=True)
+        self.percentiles = _interval(self.percentiles, "augment.acquisition.percentiles")
+        if not 0.0 <= self.percentiles[0] < self.percentiles[1] <= 100.0:
+            raise ConfigError("augment.acquisition.percentiles: need 0 ≤ low < high ≤ 100")
+        for name in ("offset", "read_noise", "blur", "illumination"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"augment.acquisition.{name} must be ≥ 0")
+        if self.spots < 0:
+            raise ConfigError("augment.acquisition.spots must be ≥ 0")
+
+
+@dataclasses.dataclass
 class AugmentConfig:
     """What :class:`~microseg.augment.Augmenter` does, in order: crop (with zoom and elastic
-    deformation folded into one resampling), reflection padding, flips, 90° rotations, intensity.
+    deformation folded into one resampling), reflection padding, flips, 90° rotations, acquisition
+    (another microscope: blur, contrast, noise, illumination, outliers, polarity), intensity.
 
     Args:
         crop: output size before padding: an int (square in-plane; the whole Z range in 3D), a
@@ -98,6 +145,7 @@ class AugmentConfig:
     rot90: bool = True
     elastic: ElasticConfig = dataclasses.field(default_factory=ElasticConfig)
     zoom: ZoomConfig = dataclasses.field(default_factory=ZoomConfig)
+    acquisition: AcquisitionConfig = dataclasses.field(default_factory=AcquisitionConfig)
     intensity: IntensityConfig = dataclasses.field(default_factory=IntensityConfig)
     image_order: int = 1
 
