@@ -4,6 +4,7 @@ thresholds), pixel IoU / Dice, DeepCell error types, ISBI 2012 V_rand / V_info, 
 Every object metric starts from one :func:`overlap_table` of the two label images; the
 ``*_overlap`` variants take that table so several metrics share one pass over the pixels.
 """
+from microseg.metrics.brightness import BrightnessRecall, recall_by_brightness
 from microseg.metrics.ctc import SegScores, combine_seg, peseg, seg_overlap, seg_per_object, \
     seg_score
 from microseg.metrics.ctc_tracking import ctc_tracking_scores
@@ -21,6 +22,7 @@ from microseg.metrics.pixel import BinaryScores, ClassIoU, binary_scores, binary
 
 __all__ = [
     "BinaryScores",
+    "BrightnessRecall",
     "ClassIoU",
     "ErrorTypes",
     "EvaluationReport",
@@ -54,6 +56,7 @@ __all__ = [
     "parse_metrics",
     "peseg",
     "pixel_iou",
+    "recall_by_brightness",
     "seg_overlap",
     "seg_per_object",
     "seg_score",
