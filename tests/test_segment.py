@@ -122,6 +122,28 @@ def test_auto_diameter_keeps_the_first_pass_when_objects_already_have_the_models
     assert ms.segment(np.zeros((32, 32), np.float32), predictor, diameter="auto").max() == 0
 
 
+def test_default_rescales_only_objects_outside_the_trained_size_range():
+    gt = _discs((160, 160), [(45, 45), (45, 115), (115, 80)], 24)
+    mask = (gt > 0).astype(np.float32)
+    post = {"name": "components", "params": {"threshold": 0.999}}
+    # trained on 8–20 px objects: the first pass measures ~43 px, above 20 · 1.25 → rescaled,
+    # exactly as diameter="auto" does
+    narrow = Predictor(_eroding(), meta={**FOREGROUND, "object_diameter": 12.0, "post": post,
+                                         "object_diameter_range": [8.0, 20.0]})
+    np.testing.assert_array_equal(ms.segment(mask, narrow),
+                                  ms.segment(mask, narrow, diameter="auto"))
+    fixed = ms.segment(mask, narrow, diameter="model")
+    assert 21 < _mean_radius(fixed) < 23                  # never rescaled
+    assert not np.array_equal(ms.segment(mask, narrow), fixed)
+    # trained on 8–40 px objects: 43 px lies within 40 · 1.25, the first pass is kept
+    wide = Predictor(_eroding(), meta={**FOREGROUND, "object_diameter": 12.0, "post": post,
+                                       "object_diameter_range": [8.0, 40.0]})
+    np.testing.assert_array_equal(ms.segment(mask, wide), fixed)
+    # a model without a recorded range keeps its scale
+    plain = Predictor(_eroding(), meta={**FOREGROUND, "object_diameter": 12.0, "post": post})
+    np.testing.assert_array_equal(ms.segment(mask, plain), fixed)
+
+
 def test_auto_diameter_needs_the_models_diameter_and_no_pixel_size():
     mask = (_discs((40, 40), [(20, 20)], 6) > 0).astype(np.float32)
     with pytest.raises(ConfigError, match="training object diameter"):

@@ -122,7 +122,7 @@ def test_model_and_option_errors_stop_before_any_output(checkpoint, images, tmp_
     assert "training object diameter" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stopped:
         _segment(images, "--model", checkpoint, "--out", out, "--diameter", "big")
-    assert stopped.value.code == 2 and "'auto', got 'big'" in capsys.readouterr().err
+    assert stopped.value.code == 2 and "'auto' or 'model', got 'big'" in capsys.readouterr().err
     assert _segment(images, "--model", checkpoint, "--out", out, "--post", "magic") == 2
     assert not out.exists()
 

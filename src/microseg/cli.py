@@ -84,19 +84,22 @@ POST_ARG = arg("--post", help="post-processing: three_class, components, mesmer_
 
 
 def diameter_arg(text: str) -> float | str:
-    """``--diameter``: pixels, or ``auto`` (measured on a first pass)."""
-    if text == "auto":
+    """``--diameter``: pixels, ``auto`` (measured on a first pass) or ``model`` (never
+    rescale)."""
+    if text in ("auto", "model"):
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a diameter in pixels or 'auto', got "
-                                         f"{text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a diameter in pixels, 'auto' or 'model', "
+                                         f"got {text!r}") from None
 
 
-DIAMETER_ARG = arg("--diameter", type=diameter_arg, metavar="PX|auto",
+DIAMETER_ARG = arg("--diameter", type=diameter_arg, metavar="PX|auto|model",
                    help="typical object diameter in the images (pixels), rescaled to the "
-                        "model's; 'auto': measured on a first pass at the model's scale")
+                        "model's; 'auto': measured on a first pass at the model's scale; "
+                        "'model': never rescale (default: the model's scale unless the first "
+                        "pass finds objects outside the sizes it was trained on)")
 Z_CONTEXT_ARG = arg("--z-context", choices=["pseudocolor", "none"],
                     help="2D model on stacks: Context Aware Pseudocoloring or plain slices "
                          "(default: the model's)")

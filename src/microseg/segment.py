@@ -49,6 +49,14 @@ INSTANCES_3D = ("stack", "stitch")
 AUTO = "auto"
 AUTO_FACTORS = (0.25, 4.0)
 AUTO_TOLERANCE = 1.1
+#: ``diameter=None`` (the default) with a model that records the range of object sizes it was
+#: trained on (``meta["object_diameter_range"]``): the first pass at the model's scale is kept
+#: unless its median object diameter lies outside that range by more than ``ADAPTIVE_MARGIN``
+#: (either way); then the image is segmented again as with ``"auto"``. Objects 4× larger than in
+#: training thus just work, while images at a trained scale cost one pass and are left alone.
+#: ``diameter="model"`` always keeps the model's scale.
+ADAPTIVE_MARGIN = 1.25
+FIXED = "model"
 #: ``cells``: maps → post-processing; ``em-mc`` / ``em-lmc``: membrane map → region graph →
 #: multicut / lifted multicut.
 PIPELINES = ("cells", "em-mc", "em-lmc")
@@ -108,7 +116,9 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             images when the normalisation inverted this one).
         post_params: parameters of the post-processing (override the checkpoint's).
         diameter: typical object diameter in the image (pixels); rescales to the model's.
-            ``"auto"``: measured on a first pass (see :data:`AUTO`).
+            ``"auto"``: measured on a first pass (see :data:`AUTO`). ``None``: the model's
+            scale unless the first pass finds objects outside the sizes the model was trained
+            on (see :data:`ADAPTIVE_MARGIN`); ``"model"``: always the model's scale.
         pixel_size: pixel size in the model's physical unit; rescales to the model's.
         z_context: ``pseudocolor`` | ``none`` for a 2D model on a stack.
         instances3d: ``stack`` or ``stitch`` (see the module docstring).
@@ -130,6 +140,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     predictor = load_model(model)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
     image = np.asarray(image)
+    fixed = diameter == FIXED
+    diameter = None if fixed else diameter
     if _is_em(pipeline, edge_classifier):
         from microseg.post.graph.em_network import check_em_options, load_edge_classifier, \
             segment_em_image
@@ -150,13 +162,19 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                               instances3d=instances3d,
                               bright_background=prediction.bright_background)
 
-    if diameter != AUTO:
+    trained_range = predictor.meta.get("object_diameter_range")
+    adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
+    if diameter != AUTO and not adaptive:
         return labels_at(diameter)
     trained = auto_diameter_reference(predictor, pixel_size)
-    first = labels_at(trained)
+    first = labels_at(None if adaptive else trained)
     measured = measured_diameter(first, slicewise=mode == "slices")
     if measured is None:
         return first
+    if adaptive:
+        low, high = trained_range
+        if low / ADAPTIVE_MARGIN <= measured * predictor.scale_factor() <= high * ADAPTIVE_MARGIN:
+            return first
     low, high = AUTO_FACTORS
     factor = float(np.clip(trained / measured, low, high))
     if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
@@ -362,7 +380,8 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
     if options.diameter == AUTO:
         auto_diameter_reference(predictor, options.pixel_size)
     else:
-        predictor.scale_factor(options.diameter, options.pixel_size)
+        predictor.scale_factor(None if options.diameter == FIXED else options.diameter,
+                               options.pixel_size)
     if options.post is not None:
         POSTPROCESSORS.get(options.post)
     if options.z_context is not None:

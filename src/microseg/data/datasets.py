@@ -13,7 +13,8 @@ The pieces live in small modules: :mod:`~microseg.data.sample` (``Sample``),
 :mod:`~microseg.data.rescale` and :mod:`~microseg.data.torch_dataset` (``TrainingDataset``).
 """
 from microseg.data.config import ALL, DataConfig, SourceConfig
-from microseg.data.rescale import median_diameter, rescale_sample, scale_to_diameter
+from microseg.data.rescale import diameter_range, median_diameter, rescale_sample, \
+    scale_to_diameter
 from microseg.data.sample import Sample, summarize
 from microseg.data.sources import load_samples, load_source, source_name, to_channels
 from microseg.data.sparse import unannotated_mask
@@ -35,8 +36,8 @@ from microseg.data.torch_dataset import (
 
 __all__ = [
     "ALL", "DataConfig", "IGNORE_INDEX", "PROTOPLAST_PATTERN", "Sample", "SourceConfig",
-    "SplitConfig", "TrainingDataset", "augment_with_ignore", "group_of", "group_split",
-    "load_samples", "load_source", "median_diameter", "parse_filename_metadata", "random_split",
+    "SplitConfig", "TrainingDataset", "augment_with_ignore", "diameter_range", "group_of",
+    "group_split", "load_samples", "load_source", "median_diameter", "parse_filename_metadata", "random_split",
     "range_split", "rescale_sample", "scale_to_diameter", "source_name", "summarize",
     "target_and_weight", "to_channels", "unannotated_mask",
 ]

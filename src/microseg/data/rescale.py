@@ -32,6 +32,18 @@ def median_diameter(labels: list[np.ndarray] | np.ndarray) -> float:
     return float(np.median(diameters)) if len(diameters) else float("nan")
 
 
+def diameter_range(labels: list[np.ndarray], percentiles: tuple[float, float] = (5.0, 95.0)
+                   ) -> tuple[float, float] | None:
+    """The ``percentiles`` of the per-image median object diameters (pixels) of ``labels``: the
+    object sizes a model trained on them has seen often; None when no image has objects."""
+    medians = [median_diameter(a) for a in labels]
+    medians = [m for m in medians if np.isfinite(m)]
+    if not medians:
+        return None
+    low, high = np.percentile(medians, percentiles)
+    return float(low), float(high)
+
+
 def rescale_sample(sample: Sample, scale: float) -> Sample:
     """``sample`` resampled by ``scale`` along every spatial axis (image linear, labels and ignore
     mask nearest; anti-aliased when shrinking). ``meta["scale"]`` records the accumulated

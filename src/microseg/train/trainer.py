@@ -23,7 +23,7 @@ from microseg import losses, models, zoo
 from microseg.augment import Augmenter
 from microseg.config import to_dict
 from microseg.data.datasets import TrainingDataset
-from microseg.data.rescale import median_diameter
+from microseg.data.rescale import diameter_range, median_diameter
 from microseg.data.sample import Sample
 from microseg.data.sample import summarize as summarize_samples
 from microseg.data.sources import load_source, source_name, source_normalization
@@ -228,6 +228,7 @@ class Trainer:
             "train": summarize_samples(train_samples),
             "val": summarize_samples([s for samples in self.data.val for s in samples]),
             "object_diameter": median_diameter([s.labels for s in train_samples]),
+            "object_diameter_range": diameter_range([s.labels for s in train_samples]),
         }
 
     def meta(self, metrics: dict[str, float]) -> dict[str, Any]:
@@ -241,6 +242,7 @@ class Trainer:
             "target": describe(self.target),
             "post": to_dict(self.config.validation.post),
             "object_diameter": summary["object_diameter"],
+            "object_diameter_range": summary["object_diameter_range"],
             "scale": first.scale,
             "training": {
                 "sources": [{"name": name, "kind": s.kind, "train_images": len(tr),
