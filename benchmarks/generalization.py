@@ -5,6 +5,9 @@
     python benchmarks/generalization.py degrade --model default|CKPT [--kinds signal blur ...]
     python benchmarks/generalization.py logo --recipe configs/default_v2.yaml --runs DIR
                                         [--iterations N] [--folds 0 1 ...] [--train]
+                                        [--peer-labels DIR]
+    python benchmarks/generalization.py ctc-cross --recipe configs/default_v2.yaml --runs DIR
+                                        [--iterations N] [--held-out NAME ...] [--train]
 
 ``groups``: DSB 2018's 664 images grouped by acquisition. Rule (deterministic, from pixels and
 labels): modality (:func:`microseg.data.modality.guess_modality`) × image shape, and a (modality,
@@ -28,7 +31,14 @@ images of the other folds (a seeded tenth of them for early stopping), and evalu
 held-out fold's images as a user runs it: F1@0.5, mean AP 0.5:0.95 and SEG per held-out group,
 the mean over groups and the worst group of at least :data:`MIN_GROUP` images. ``--train`` trains
 the folds that have no finished run (resuming an interrupted one); without it, existing
-``DIR/fold<k>/best.pt`` are evaluated.
+``DIR/fold<k>/best.pt`` are evaluated. ``--peer-labels DIR`` scores a peer's labels of the same
+held-out images beside ours (StarDist: ``benchmarks/peers/stardist_logo.py``, its own venv, the
+same folds and wall-time budget).
+
+``ctc-cross``: cross-dataset on the Cell Tracking Challenge. The recipe is trained from scratch
+without one CTC dataset (Fluo-N2DH-SIM+ or Fluo-N2DH-GOWT1; every other source kept) and tested
+on every annotated frame of that dataset's sequence 01: SEG and recall, and F1@0.5 where the
+ground truth is dense (SIM+; GOWT1's leaves nuclei unlabelled).
 
 Every subcommand prints a table and one JSON line. Data root: ``$MICROSEG_DATA`` (default
 ``../shared/data``).
@@ -53,6 +63,7 @@ from dsb2018 import data_root
 from microseg.data.degrade import IDENTITY, KINDS, degrade
 from microseg.data.modality import guess_modality
 from microseg.data.rescale import median_diameter
+from microseg.io.ctc import CTCSequence
 from microseg.io.images import read_image, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics import combine, evaluate_arrays, match, recall_by_brightness
@@ -67,6 +78,8 @@ LEVELS = {"signal": [1.0, 0.5, 0.25, 0.125], "gamma": [0.5, 0.75, 1.0, 1.5, 2.0]
           "blur": [0.0, 1.0, 2.0, 3.0], "scale": [0.5, 0.75, 1.0, 1.5, 2.0],
           "illumination": [0.0, 0.25, 0.5, 0.75], "spots": [0.0, 200.0, 800.0, 3200.0]}
 SIM_FRAMES = range(50, 65)
+#: CTC sets whose SEG ground truth leaves nuclei unlabelled: precision / F1 are not defined there.
+SPARSE_GT = ("Fluo-N2DH-GOWT1",)
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -233,59 +246,125 @@ def train_fold(config: Path) -> None:
     (folder / "done").write_text("trained\n")
 
 
+def score_fold(fold: int, groups: list[dict], predict, label: str) -> list[dict]:
+    """F1@0.5, mean AP and SEG of ``predict(name, image) → labels`` per held-out group."""
+    folder = data_root() / "dsb2018"
+    held_out = defaultdict(list)
+    for row in groups:
+        if row["fold"] == fold:
+            held_out[row["group"]].append(row["id"])
+    rows = []
+    for group, ids in sorted(held_out.items()):
+        triples = []
+        for name in tqdm(ids, desc=f"{label} fold {fold} {group}", unit="image"):
+            image = read_image(folder / "images" / f"{name}.png")
+            truth = read_labels(folder / "labels" / f"{name}.tif")
+            triples.append((name, truth, predict(name, image)))
+        overall = evaluate_arrays(triples, ("f1", "ap", "seg")).overall
+        rows.append({"method": label, "fold": fold, "group": group, "images": len(ids),
+                     "f1": overall["f1"], "map": overall["map"], "seg": overall["seg"]})
+    return rows
+
+
 def cmd_logo(args: argparse.Namespace) -> dict:
     groups = read_groups()
     recipe = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
     runs = Path(args.runs).expanduser()
-    folder = data_root() / "dsb2018"
     per_group = []
     for fold in args.folds:
         config = fold_config(recipe, fold, groups, runs, args.iterations)
         if args.train:
             train_fold(config)
         checkpoint = config.parent / "best.pt"
-        if not checkpoint.exists():
+        if checkpoint.exists():
+            predictor = load_model(str(checkpoint), threads=args.threads)
+            per_group += score_fold(fold, groups, lambda n, image: segment(image, predictor),
+                                    "microseg")
+        else:
             print(f"fold {fold}: no {checkpoint} (train with --train)")
-            continue
-        predictor = load_model(str(checkpoint), threads=args.threads)
-        held_out = defaultdict(list)
-        for row in groups:
-            if row["fold"] == fold:
-                held_out[row["group"]].append(row["id"])
-        for group, ids in sorted(held_out.items()):
-            triples = []
-            for name in tqdm(ids, desc=f"fold {fold} {group}", unit="image"):
-                image = read_image(folder / "images" / f"{name}.png")
-                truth = read_labels(folder / "labels" / f"{name}.tif")
-                triples.append((name, truth, segment(image, predictor)))
-            overall = evaluate_arrays(triples, ("f1", "ap", "seg")).overall
-            per_group.append({"fold": fold, "group": group, "images": len(ids),
-                              "f1": overall["f1"], "map": overall["map"],
-                              "seg": overall["seg"]})
+        if args.peer_labels:
+            peer = Path(args.peer_labels).expanduser() / f"fold{fold}" / "labels"
+            if peer.is_dir():
+                per_group += score_fold(fold, groups,
+                                        lambda n, image: read_labels(peer / f"{n}.tif"),
+                                        "stardist")
+            else:
+                print(f"fold {fold}: no peer labels in {peer}")
     return summarise_logo(per_group, args)
 
 
+def cross_config(recipe: dict, held_out: str, runs: Path, iterations: int) -> Path:
+    """Write the config that trains ``recipe`` without CTC dataset ``held_out`` → its path."""
+    folder = runs / f"without-{held_out}"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = [s for s in recipe["data"]["sources"] if s.get("name") != held_out]
+    if len(sources) == len(recipe["data"]["sources"]):
+        raise SystemExit(f"the recipe has no source named {held_out}")
+    config = {key: value for key, value in recipe.items() if key not in ("init", "output")}
+    config["data"] = {**recipe["data"], "sources": sources}
+    config["iterations"] = iterations
+    select = recipe.get("validation", {}).get("select")
+    config["validation"] = {**recipe.get("validation", {}),
+                            "select": [n for n in select if n != held_out] if select else None}
+    config["output"] = str(folder)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def cmd_ctc_cross(args: argparse.Namespace) -> dict:
+    recipe = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
+    runs = Path(args.runs).expanduser()
+    rows = []
+    for held_out in args.held_out:
+        config = cross_config(recipe, held_out, runs, args.iterations)
+        if args.train:
+            train_fold(config)
+        checkpoint = config.parent / "best.pt"
+        if not checkpoint.exists():
+            print(f"without {held_out}: no {checkpoint} (train with --train)")
+            continue
+        predictor = load_model(str(checkpoint), threads=args.threads)
+        sequence = CTCSequence(data_root() / "ctc" / held_out / "01")
+        triples = []
+        for t in tqdm(sequence.gt.seg_frames, desc=f"{held_out} (never trained on)"):
+            frame = sequence.frame(t)
+            triples.append((f"t{t:03d}", frame.seg, segment(frame.image, predictor)))
+        overall = evaluate_arrays(triples, ("f1", "seg")).overall
+        rows.append({"held_out": held_out, "frames": len(triples),
+                     "sparse_gt": held_out in SPARSE_GT, "recall": overall["recall"],
+                     "f1": None if held_out in SPARSE_GT else overall["f1"],
+                     "seg": overall["seg"]})
+    print(f"{'held out':<18} {'frames':>6} {'recall':>7} {'F1@0.5':>7} {'SEG':>7}")
+    for row in rows:
+        f1 = "sparse" if row["f1"] is None else f"{row['f1']:.4f}"
+        print(f"{row['held_out']:<18} {row['frames']:>6} {row['recall']:>7.4f} {f1:>7} "
+              f"{row['seg']:>7.4f}")
+    return {"recipe": args.recipe, "iterations": args.iterations, "rows": rows}
+
+
 def summarise_logo(per_group: list[dict], args: argparse.Namespace) -> dict:
-    print(f"{'fold':>4}  {'group':<34} {'images':>6} {'F1@0.5':>7} {'mAP':>7} {'SEG':>7}")
+    print(f"{'method':<9} {'fold':>4}  {'group':<34} {'images':>6} {'F1@0.5':>7} {'mAP':>7} "
+          f"{'SEG':>7}")
     for row in per_group:
-        print(f"{row['fold']:>4}  {row['group']:<34} {row['images']:>6} {row['f1']:>7.4f} "
-              f"{row['map']:>7.4f} {row['seg']:>7.4f}")
-    large = [row for row in per_group if row["images"] >= MIN_GROUP]
+        print(f"{row['method']:<9} {row['fold']:>4}  {row['group']:<34} {row['images']:>6} "
+              f"{row['f1']:>7.4f} {row['map']:>7.4f} {row['seg']:>7.4f}")
     summary = {}
-    if per_group:
-        summary = {"mean_f1": float(np.mean([r["f1"] for r in per_group])),
-                   "mean_map": float(np.mean([r["map"] for r in per_group])),
-                   "mean_seg": float(np.mean([r["seg"] for r in per_group]))}
+    for method in sorted({row["method"] for row in per_group}):
+        rows = [row for row in per_group if row["method"] == method]
+        entry = {f"mean_{key}": float(np.mean([r[key] for r in rows]))
+                 for key in ("f1", "map", "seg")}
+        large = [row for row in rows if row["images"] >= MIN_GROUP]
         if large:
             worst = min(large, key=lambda r: r["f1"])
-            summary["worst_group"] = worst["group"]
-            summary["worst_f1"] = worst["f1"]
-        print("mean over groups: " + "  ".join(f"{k} {v:.4f}" for k, v in summary.items()
-                                               if isinstance(v, float)))
-        if large:
-            print(f"worst group of ≥ {MIN_GROUP} images: {worst['group']} F1 {worst['f1']:.4f}")
+            entry.update(worst_group=worst["group"], worst_f1=worst["f1"])
+        summary[method] = entry
+        print(f"{method}: mean over {len(rows)} groups F1 {entry['mean_f1']:.4f} mAP "
+              f"{entry['mean_map']:.4f} SEG {entry['mean_seg']:.4f}"
+              + (f"; worst group of ≥ {MIN_GROUP} images {worst['group']} F1 "
+                 f"{worst['f1']:.4f}" if large else ""))
     return {"recipe": args.recipe, "iterations": args.iterations, "groups": per_group,
-            **summary}
+            "summary": summary}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -302,15 +381,24 @@ def main(argv: list[str] | None = None) -> None:
     logo.add_argument("--iterations", type=int, default=6000, help="budget per fold")
     logo.add_argument("--folds", type=int, nargs="+", default=list(range(FOLDS)))
     logo.add_argument("--train", action="store_true", help="train folds without a finished run")
-    for sub in (groups, sweep, logo):
+    logo.add_argument("--peer-labels", metavar="DIR",
+                      help="score a peer's held-out labels DIR/fold<k>/labels/<id>.tif "
+                           "(benchmarks/peers/stardist_logo.py) beside ours")
+    cross = commands.add_parser("ctc-cross", help="train without a CTC dataset, test on it")
+    cross.add_argument("--recipe", required=True)
+    cross.add_argument("--runs", required=True)
+    cross.add_argument("--iterations", type=int, default=6000)
+    cross.add_argument("--held-out", nargs="+", default=["Fluo-N2DH-SIM+", "Fluo-N2DH-GOWT1"])
+    cross.add_argument("--train", action="store_true")
+    for sub in (groups, sweep, logo, cross):
         sub.add_argument("--threads", type=int, default=2)
         sub.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     args = parser.parse_args(argv)
     reexec_with_tuned_malloc([sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    result = {"cmd_groups": cmd_groups, "cmd_degrade": cmd_degrade,
-              "cmd_logo": cmd_logo}[f"cmd_{args.command}"](args)
+    result = {"groups": cmd_groups, "degrade": cmd_degrade, "logo": cmd_logo,
+              "ctc-cross": cmd_ctc_cross}[args.command](args)
     line = json.dumps({"benchmark": f"generalization.{args.command}", **result,
                        "seconds": round(time.perf_counter() - start, 1)})
     print(line)
