@@ -7,7 +7,7 @@ multicut on held-out sections, side by side as in Table 1 of RC-SPCNet
     .venv/bin/python benchmarks/isbi2012.py --checkpoint runs/rcspcnet_isbi2012/best.pt
     .venv/bin/python benchmarks/isbi2012.py --checkpoint runs/rcspcnet_isbi2012/best.pt \
         --forest-checkpoint runs/rcspcnet_isbi2012_sections0-9/best.pt --train-slices 10:15
-    .venv/bin/python benchmarks/isbi2012.py --checkpoint CKPT --edge-classifier rf.joblib \\
+    .venv/bin/python benchmarks/isbi2012.py --checkpoint CKPT --edge-classifier rf.npz \\
         --submission isbi2012_test.tif --json isbi2012.json
     .venv/bin/python benchmarks/isbi2012.py --checkpoint CKPT --train-slices 0:4 \\
         --val-slices 15:17 --test-slices 0:2 --threads 1      # quick development run
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for cached boundary maps and the edge classifier")
     parser.add_argument("--graph-tta", choices=TTA_MODES, default="mean",
                         help="map used by the random forests, multicut and lifted multicut")
-    parser.add_argument("--edge-classifier", help="use this trained edge classifier (joblib)")
+    parser.add_argument("--edge-classifier", help="use this trained edge classifier (.npz)")
     parser.add_argument("--edges-out", help="where to save the trained edge classifier "
                                             "(default: under --cache)")
     parser.add_argument("--graph-config", help="EMGraphConfig YAML for training the forests")
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
                                            truth[train_z], config, lifted=True)
         forest_s = time.perf_counter() - start
         edges_path = Path(args.edges_out) if args.edges_out else \
-            cache / f"edges_{args.graph_tta}_{train_z.start}-{train_z.stop}.joblib"
+            cache / f"edges_{args.graph_tta}_{train_z.start}-{train_z.stop}.npz"
         classifier.save(edges_path)
     uses_raw = classifier.config.get("uses_raw", True)
 

@@ -61,7 +61,7 @@ def stacks():
 @pytest.fixture(scope="module")
 def classifier_file(checkpoint, stacks, tmp_path_factory):
     train = stacks[0]
-    path = tmp_path_factory.mktemp("rf") / "rf.joblib"
+    path = tmp_path_factory.mktemp("rf") / "rf.npz"
     train_edges(train.image, synthetic.isbi_labels(train.labels), checkpoint, path, FOREST,
                 progress=False)
     return path
@@ -112,12 +112,12 @@ def test_segment_is_boundary_map_raw_and_segment_em(checkpoint, stacks, classifi
 def test_train_edges_fits_on_the_chosen_sections(checkpoint, stacks, tmp_path):
     train = stacks[0]
     stack, membrane = train.image, synthetic.isbi_labels(train.labels)
-    trained = train_edges(stack, membrane, checkpoint, tmp_path / "rf.joblib", FOREST,
+    trained = train_edges(stack, membrane, checkpoint, tmp_path / "rf.npz", FOREST,
                           slices="1:3", progress=False)
     expected = train_edge_classifier(predict_boundary(Predictor(checkpoint), stack[1:3]),
                                      em_raw(stack[1:3]), membrane_to_instances(membrane[1:3]),
                                      graph_config(FOREST))
-    loaded = EdgeClassifier.load(tmp_path / "rf.joblib")
+    loaded = EdgeClassifier.load(tmp_path / "rf.npz")
     features = np.random.default_rng(0).random((50, len(expected.local_features)))
     for classifier in (trained, loaded):
         np.testing.assert_array_equal(classifier.predict_local(features),
@@ -172,7 +172,7 @@ def test_slice_ranges():
 def test_bad_settings_are_refused(checkpoint, stacks, classifier_file, tmp_path):
     train = stacks[0]
     with pytest.raises(InputError, match="differ in shape"):
-        train_edges(train.image, train.labels[:, :90], checkpoint, tmp_path / "a.joblib",
+        train_edges(train.image, train.labels[:, :90], checkpoint, tmp_path / "a.npz",
                     progress=False)
     with pytest.raises(InputError, match="exists"):
         train_edges(train.image, train.labels, checkpoint, classifier_file, progress=False)
@@ -182,11 +182,11 @@ def test_bad_settings_are_refused(checkpoint, stacks, classifier_file, tmp_path)
         ms.segment(train.image, checkpoint, pipeline="em-mc", post="components")
     with pytest.raises(ConfigError, match="pipeline must be one of"):
         ms.segment(train.image, checkpoint, pipeline="em")
-    local_only = train_edges(train.image, train.labels, checkpoint, tmp_path / "local.joblib",
+    local_only = train_edges(train.image, train.labels, checkpoint, tmp_path / "local.npz",
                              FOREST, lifted=False, progress=False)
     with pytest.raises(ConfigError, match="no lifted-edge forest"):
         ms.segment(train.image, checkpoint, pipeline="em-lmc", edge_classifier=local_only)
-    assert train_edges(train.image, train.labels, checkpoint, tmp_path / "local.joblib",
+    assert train_edges(train.image, train.labels, checkpoint, tmp_path / "local.npz",
                        FOREST, overwrite=True, progress=False).lifted_forest is not None
 
 
@@ -197,7 +197,7 @@ def test_command_line(checkpoint, stacks, tmp_path, capsys):
     write_image(tmp_path / "train.tif", train.image)                    # a multi-page TIFF
     write_image(tmp_path / "test.tif", test.image)
     (tmp_path / "graph.yaml").write_text(yaml.safe_dump(FOREST))
-    rf = tmp_path / "rf.joblib"
+    rf = tmp_path / "rf.npz"
     assert main(["train-edges", str(tmp_path / "train.tif"), str(tmp_path / "labels"),
                  "--model", str(checkpoint), "--out", str(rf), "--slices", "0:3",
                  "--config", str(tmp_path / "graph.yaml"), "--lifted-distance", "4",
@@ -218,13 +218,13 @@ def test_command_line(checkpoint, stacks, tmp_path, capsys):
         assert len(list(csv.DictReader(handle))) == labels.max()
     capsys.readouterr()
     assert main(["train-edges", str(tmp_path / "train.tif"), str(tmp_path / "labels"),
-                 "--model", str(checkpoint), "--out", str(tmp_path / "x.joblib"),
+                 "--model", str(checkpoint), "--out", str(tmp_path / "x.npz"),
                  "--slices", "2:7"]) == 2
     assert "do not select" in capsys.readouterr().err
     assert main(["train-edges", str(tmp_path / "train.tif"), str(tmp_path / "labels"),
-                 "--model", str(checkpoint), "--out", str(tmp_path / "local.joblib"),
+                 "--model", str(checkpoint), "--out", str(tmp_path / "local.npz"),
                  "--config", str(tmp_path / "graph.yaml"), "--no-lifted", "--quiet"]) == 0
     assert main(["segment", str(tmp_path / "test.tif"), "--pipeline", "em-lmc", "--model",
-                 str(checkpoint), "--edge-classifier", str(tmp_path / "local.joblib"),
+                 str(checkpoint), "--edge-classifier", str(tmp_path / "local.npz"),
                  "--out", str(tmp_path / "out2"), "--quiet"]) == 2
     assert "no lifted-edge forest" in capsys.readouterr().err

@@ -318,7 +318,7 @@ def _run_tune(args: argparse.Namespace) -> int:
                  help="cells: maps → post-processing (default); em-mc / em-lmc: grey EM images "
                       "or stacks (Z, Y, X) → the model's membrane map → superpixels → region "
                       "graph → multicut / lifted multicut"),
-             arg("--edge-classifier", metavar="RF.joblib",
+             arg("--edge-classifier", metavar="RF.npz",
                  help="em pipelines: edge random forests written by `microseg train-edges` "
                       "(default: a bundled model's own, else mean membrane probability of each "
                       "face)"),
@@ -381,7 +381,7 @@ def _run_track(args: argparse.Namespace) -> int:
 
 @command("train-edges", help="Train the edge random forests of the EM pipelines (segment "
                              "--pipeline em-mc / em-lmc) on an EM stack with labels; writes "
-                             "RF.joblib.",
+                             "RF.npz.",
          arguments=[
              arg("images", help="EM stack: multi-page TIFF or folder of slices"),
              arg("labels", help="labels, same form: ISBI membrane labels (uint8, only 0 = "
@@ -389,7 +389,7 @@ def _run_track(args: argparse.Namespace) -> int:
                                 "integer stack)"),
              arg("--model", required=True, help="boundary network: checkpoint (.pt), .onnx or "
                                                 "bundled model name"),
-             arg("--out", required=True, metavar="RF.joblib", help="classifier file to write"),
+             arg("--out", required=True, metavar="RF.npz", help="classifier file to write"),
              arg("--slices", metavar="A:B", help="train on sections A..B-1 only (default all)"),
              arg("--config", metavar="YAML", help="graph configuration (EMGraphConfig: "
                                                   "superpixels, graph, costs, forest, solver)"),

@@ -59,6 +59,6 @@ def test_only_bundled_em_models_bring_an_edge_classifier(untrained_zoo, tmp_path
     assert zoo.edge_classifier_for("default") is None
     assert zoo.edge_classifier_for(tmp_path / "em.pt") is None
     assert bundled_edge_classifier("default", "em-lmc", None) is None
-    given = tmp_path / "rf.joblib"
+    given = tmp_path / "rf.npz"
     assert bundled_edge_classifier("em-membrane", "em-lmc", given) == given
     assert bundled_edge_classifier("em-membrane", "cells", None) is None

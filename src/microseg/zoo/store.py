@@ -4,7 +4,7 @@ Files, inside the installed package::
 
     microseg/zoo/cards/<name>.yaml            model card (always shipped)
     microseg/zoo/weights/<name>.pt            checkpoint (microseg.models.checkpoint)
-    microseg/zoo/weights/<card's edge_classifier>   EM models: edge random forests (joblib)
+    microseg/zoo/weights/<card's edge_classifier>   EM models: edge random forests (.npz, arrays only)
 
 The environment variable ``MICROSEG_ZOO_DIR`` replaces the weights folder (e.g. to try
 checkpoints before they are bundled); cards are always the package's. A model is *available*

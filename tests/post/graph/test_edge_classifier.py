@@ -1,3 +1,6 @@
+import json
+import os
+
 import joblib
 import numpy as np
 import pytest
@@ -35,30 +38,117 @@ def test_predictions_follow_the_signal(classifier):
         classifier.predict_local(np.zeros((2, 3)))
 
 
-def test_save_load_round_trip(tmp_path, classifier):
-    path = classifier.save(tmp_path / "rf.joblib")
+def test_save_load_round_trip_predicts_exactly_as_the_fitted_forests(tmp_path, classifier):
+    path = classifier.save(tmp_path / "rf.npz")
     loaded = EdgeClassifier.load(path)
-    x = np.random.default_rng(1).normal(size=(20, 4))
-    assert np.array_equal(loaded.predict_local(x), classifier.predict_local(x))
+    x = np.random.default_rng(1).normal(size=(200, 4))
+    # the same trees; only the order of summing their votes may differ (parallel prediction)
+    np.testing.assert_allclose(loaded.predict_local(x), classifier.predict_local(x), atol=1e-12)
+    np.testing.assert_allclose(loaded.predict_lifted(x[:, :2]),
+                               classifier.predict_lifted(x[:, :2]), atol=1e-12)
     assert loaded.local_features == ("a", "b", "c", "d") and loaded.config == {"solver": "kl"}
     assert loaded.features_version == FEATURES_VERSION
+    local_only = EdgeClassifier(classifier.local_forest, None, classifier.local_features)
+    assert EdgeClassifier.load(local_only.save(tmp_path / "local.npz")).lifted_forest is None
+    with pytest.raises(InputError, match=".npz"):
+        classifier.save(tmp_path / "rf.joblib")
+
+
+def _rewrite(path, out, **changes):
+    """Copy the arrays of an .npz with some replaced (header given as a dict)."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    for key, value in changes.items():
+        key = key.replace("__", "/")
+        arrays[key] = np.array(json.dumps(value)) if key == "header" else np.asarray(value)
+    np.savez(out, **arrays)
+    return out
 
 
 def test_load_rejects_other_feature_versions_and_foreign_files(tmp_path, classifier):
-    path = classifier.save(tmp_path / "rf.joblib")
-    payload = joblib.load(path)
-    payload["features_version"] = FEATURES_VERSION + 1
-    joblib.dump(payload, tmp_path / "old.joblib")
+    path = classifier.save(tmp_path / "rf.npz")
+    header = json.loads(str(np.load(path)["header"][()]))
+    old = _rewrite(path, tmp_path / "old.npz",
+                   header={**header, "features_version": FEATURES_VERSION + 1})
     with pytest.raises(InputError, match="features version"):
-        EdgeClassifier.load(tmp_path / "old.joblib")
-    joblib.dump({"something": 1}, tmp_path / "foreign.joblib")
+        EdgeClassifier.load(old)
+    np.savez(tmp_path / "foreign.npz", header=np.array(json.dumps({"something": 1})))
     with pytest.raises(InputError, match="not a microseg edge classifier"):
-        EdgeClassifier.load(tmp_path / "foreign.joblib")
-    (tmp_path / "broken.joblib").write_bytes(b"not a pickle")
+        EdgeClassifier.load(tmp_path / "foreign.npz")
+    np.savez(tmp_path / "no_header.npz", x=np.zeros(3))
     with pytest.raises(InputError, match="cannot read"):
-        EdgeClassifier.load(tmp_path / "broken.joblib")
+        EdgeClassifier.load(tmp_path / "no_header.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError):
+        EdgeClassifier.load(tmp_path / "broken.npz")
     with pytest.raises(InputError, match="not found"):
-        EdgeClassifier.load(tmp_path / "missing.joblib")
+        EdgeClassifier.load(tmp_path / "missing.npz")
+
+
+class _Payload:
+    """Unpickling this runs a command that leaves a file behind."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_hostile_pickle_is_refused_without_running_it(tmp_path, classifier):
+    marker = tmp_path / "pwned"
+    for name in ("evil.joblib", "evil.npz", "evil.pkl"):
+        joblib.dump({"format": "microseg-edge-classifier", "x": _Payload(marker)},
+                    tmp_path / name)
+        with pytest.raises(InputError, match="can run code"):
+            EdgeClassifier.load(tmp_path / name)
+        assert not marker.exists()
+    # an .npz holding a pickled object array is refused too (allow_pickle=False)
+    np.savez(tmp_path / "objects.npz", header=np.array([_Payload(marker)], dtype=object))
+    with pytest.raises(InputError):
+        EdgeClassifier.load(tmp_path / "objects.npz")
+    assert not marker.exists()
+
+
+def test_ones_own_old_joblib_file_converts_when_the_caller_vouches_for_it(tmp_path, classifier):
+    joblib.dump({"format": "microseg-edge-classifier", "features_version": FEATURES_VERSION,
+                 "local_forest": classifier.local_forest, "lifted_forest": None,
+                 "local_features": classifier.local_features, "lifted_features": (),
+                 "config": {}}, tmp_path / "old.joblib")
+    converted = EdgeClassifier.load(tmp_path / "old.joblib", allow_pickle=True)
+    loaded = EdgeClassifier.load(converted.save(tmp_path / "new.npz"))
+    x = np.random.default_rng(2).normal(size=(50, 4))
+    np.testing.assert_allclose(loaded.predict_local(x), classifier.predict_local(x), atol=1e-12)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("local__0__left_child", "out of range", "child index"),
+    ("local__0__left_child", "self loop", "child index"),
+    ("local__0__feature", "out of range", "feature outside"),
+    ("local__0__threshold", "nan", "non-finite"),
+    ("local__0__values", "short", "values must be"),
+    ("local__n_trees", "more", "missing array"),
+])
+def test_tampered_trees_are_refused_before_scikit_learn_walks_them(tmp_path, classifier, key,
+                                                                  value, message):
+    path = classifier.save(tmp_path / "rf.npz")
+    with np.load(path) as archive:
+        original = archive[key.replace("__", "/")]
+    tampered = original.copy()
+    split = int(np.flatnonzero(np.load(path)["local/0/left_child"] >= 0)[0])
+    if value == "out of range":
+        tampered[split] = 10_000
+    elif value == "self loop":
+        tampered[split] = split
+    elif value == "nan":
+        tampered[split] = np.nan
+    elif value == "short":
+        tampered = tampered[:, :1]
+    else:
+        tampered = original + 1
+    bad = _rewrite(path, tmp_path / "bad.npz", **{key: tampered})
+    with pytest.raises(InputError, match=message):
+        EdgeClassifier.load(bad)
 
 
 def test_missing_lifted_forest(classifier):

@@ -88,7 +88,7 @@ def test_3d_mode_links_sections(em_stack):
 
 def test_classifier_round_trip_keeps_its_configuration(tmp_path, em_stack, trained):
     raw, _, boundary = em_stack
-    path = trained.save(tmp_path / "edges.joblib")
+    path = trained.save(tmp_path / "edges.npz")
     loaded = EdgeClassifier.load(path)
     a = segment_em(boundary[5], raw[5], trained)
     b = segment_em(boundary[5], raw[5], loaded)

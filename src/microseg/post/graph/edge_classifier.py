@@ -1,12 +1,16 @@
 """Random-forest edge classifiers (one for local, one for lifted edges) that give the probability
-that an edge is cut, trained on ground truth; saved and loaded with joblib.
+that an edge is cut, trained on ground truth; saved as arrays only (``.npz``, see
+:mod:`~microseg.post.graph.forest_arrays`), so loading a stranger's file never runs code.
 
 A saved classifier records :data:`~microseg.post.graph.features.FEATURES_VERSION`, its feature
 names and the graph configuration it was trained with; loading a file written for other features
-raises :class:`~microseg.errors.InputError`.
+raises :class:`~microseg.errors.InputError`. Pickle-based files (joblib, as microseg wrote before)
+are refused unless the caller vouches for them (``allow_pickle=True``, to convert one's own).
 """
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,8 +23,13 @@ from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from microseg.errors import ConfigError, InputError
 from microseg.io.atomic import atomic_path
 from microseg.post.graph.features import FEATURES_VERSION
+from microseg.post.graph.forest_arrays import ForestFormatError, forest_from_arrays, \
+    forest_to_arrays
 
 FORMAT = "microseg-edge-classifier"
+#: Version of the array layout of :meth:`EdgeClassifier.save`.
+FILE_VERSION = 2
+SUFFIX = ".npz"
 
 
 @dataclass
@@ -121,32 +130,77 @@ class EdgeClassifier:
         return self._predict(self.lifted_forest, features, self.lifted_features, "lifted")
 
     def save(self, path: str | Path) -> Path:
-        """Write the classifier to ``path`` (joblib, atomically); returns the path."""
+        """Write the classifier to ``path`` (``.npz``: arrays and a JSON header, atomically);
+        returns the path."""
         path = Path(path)
-        payload = {"format": FORMAT, "features_version": self.features_version,
-                   "local_forest": self.local_forest, "lifted_forest": self.lifted_forest,
-                   "local_features": self.local_features,
-                   "lifted_features": self.lifted_features, "config": self.config}
-        with atomic_path(path) as tmp:
-            joblib.dump(payload, tmp, compress=3)
+        if path.suffix != SUFFIX:
+            raise InputError(path, f"edge classifier files end in {SUFFIX} (arrays only; "
+                                   f"pickle-based files such as .joblib can run code)")
+        header = {"format": FORMAT, "file_version": FILE_VERSION,
+                  "features_version": self.features_version,
+                  "local_features": list(self.local_features),
+                  "lifted_features": list(self.lifted_features), "config": self.config,
+                  "lifted": self.lifted_forest is not None}
+        arrays = {"header": np.array(json.dumps(header))}
+        arrays.update(forest_to_arrays(self.local_forest, "local"))
+        if self.lifted_forest is not None:
+            arrays.update(forest_to_arrays(self.lifted_forest, "lifted"))
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "EdgeClassifier":
-        """Read a classifier written by :meth:`save`; InputError for a missing or foreign file
-        or one trained on another features version."""
+    def load(cls, path: str | Path, allow_pickle: bool = False) -> "EdgeClassifier":
+        """Read a classifier written by :meth:`save`; InputError for a missing, foreign or
+        malformed file, or one trained on another features version. A pickle-based (joblib)
+        file is refused unless ``allow_pickle`` (only for files you made yourself: unpickling
+        runs code); convert it with ``EdgeClassifier.load(old, allow_pickle=True).save(new)``."""
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "edge classifier file not found")
+        if not zipfile.is_zipfile(path):
+            if allow_pickle:
+                return cls._load_pickle(path)
+            raise InputError(path, f"not a microseg edge classifier ({SUFFIX}); pickle-based "
+                                   f"files (joblib) can run code and are refused. Convert one "
+                                   f"you made yourself with EdgeClassifier.load(path, "
+                                   f"allow_pickle=True).save('edges{SUFFIX}')")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+            header = json.loads(str(arrays["header"][()]))
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise InputError(path, f"cannot read edge classifier ({exc})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise InputError(path, "not a microseg edge classifier file")
+        if header.get("file_version") != FILE_VERSION:
+            raise InputError(path, f"edge classifier file version {header.get('file_version')} "
+                                   f"is not {FILE_VERSION}; retrain it")
+        cls._check_features_version(path, header.get("features_version"))
+        try:
+            local = forest_from_arrays(arrays, "local")
+            lifted = forest_from_arrays(arrays, "lifted") if header.get("lifted") else None
+            return cls(local, lifted, header["local_features"], header["lifted_features"],
+                       header["config"], header["features_version"])
+        except (ForestFormatError, KeyError, TypeError) as exc:
+            raise InputError(path, f"malformed edge classifier: {exc}") from None
+
+    @classmethod
+    def _load_pickle(cls, path: Path) -> "EdgeClassifier":
+        """A joblib file as microseg wrote before arrays (trusted by the caller)."""
         try:
             payload = joblib.load(path)
         except Exception as exc:  # joblib/pickle raise many types for a damaged file
             raise InputError(path, f"cannot read edge classifier ({exc})") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise InputError(path, "not a microseg edge classifier file")
-        if payload["features_version"] != FEATURES_VERSION:
-            raise InputError(path, f"edge classifier was trained on features version "
-                                   f"{payload['features_version']}, this microseg computes "
-                                   f"version {FEATURES_VERSION}; retrain it")
+        cls._check_features_version(path, payload["features_version"])
         return cls(payload["local_forest"], payload["lifted_forest"], payload["local_features"],
                    payload["lifted_features"], payload["config"], payload["features_version"])
+
+    @staticmethod
+    def _check_features_version(path: Path, version: Any) -> None:
+        if version != FEATURES_VERSION:
+            raise InputError(path, f"edge classifier was trained on features version {version}, "
+                                   f"this microseg computes version {FEATURES_VERSION}; "
+                                   f"retrain it")

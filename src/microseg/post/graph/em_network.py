@@ -2,8 +2,8 @@
 em-mc|em-lmc`` and ``microseg train-edges`` run.
 
     from microseg.post.graph.em_network import train_edges
-    train_edges("train/images", "train/labels", "runs/isbi/best.pt", "rf.joblib", slices="0:15")
-    labels = ms.segment(stack, "runs/isbi/best.pt", pipeline="em-lmc", edge_classifier="rf.joblib")
+    train_edges("train/images", "train/labels", "runs/isbi/best.pt", "rf.npz", slices="0:15")
+    labels = ms.segment(stack, "runs/isbi/best.pt", pipeline="em-lmc", edge_classifier="rf.npz")
 
 The network (a :class:`~microseg.infer.Predictor`) gives the membrane probability of every pixel
 (:func:`boundary_map`); with the raw image prepared by :func:`em_raw` — the one function used
@@ -251,7 +251,7 @@ def train_edges(images: "np.ndarray | str | Path", labels: "np.ndarray | str | P
                 slices: "str | slice | tuple[int, int] | None" = None, lifted: bool = True,
                 overwrite: bool = False, progress: bool = True,
                 **predictor_options: Any) -> EdgeClassifier:
-    """Fit the edge random forests of the EM pipelines and save them to ``out_path`` (joblib,
+    """Fit the edge random forests of the EM pipelines and save them to ``out_path`` (.npz,
     atomically).
 
     Args:

@@ -1,0 +1,34 @@
+"""Files from strangers never run code: a crafted pickle handed to the EM pipeline as its edge
+classifier is refused with a clean error, and its payload never executes."""
+import os
+
+import joblib
+import numpy as np
+
+from microseg.cli import main
+from microseg.io.images import write_labels
+
+
+class _Payload:
+    """Unpickling this runs a shell command that leaves a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_em_pipeline_refuses_a_crafted_joblib_edge_classifier(tmp_path, capsys):
+    marker = tmp_path / "payload-ran"
+    evil = tmp_path / "evil.joblib"
+    joblib.dump({"format": "microseg-edge-classifier", "payload": _Payload(marker)}, evil)
+    image = tmp_path / "section.tif"
+    write_labels(image, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8))
+    out = tmp_path / "out"
+    code = main(["segment", str(image), "--model", "em-membrane", "--pipeline", "em-mc",
+                 "--edge-classifier", str(evil), "--out", str(out), "--quiet"])
+    assert code != 0
+    assert "can run code" in capsys.readouterr().err
+    assert not marker.exists()
+    assert not out.exists() or not any(out.iterdir())
