@@ -6,6 +6,7 @@
     python benchmarks/generalization.py logo --recipe configs/default_v2.yaml --runs DIR
                                         [--iterations N] [--folds 0 1 ...] [--train]
                                         [--peer-labels DIR]
+    python benchmarks/generalization.py polarity --model default|CKPT
     python benchmarks/generalization.py ctc-cross --recipe configs/default_v2.yaml --runs DIR
                                         [--iterations N] [--held-out NAME ...] [--train]
 
@@ -35,6 +36,11 @@ the folds that have no finished run (resuming an interrupted one); without it, e
 held-out images beside ours (StarDist: ``benchmarks/peers/stardist_logo.py``, its own venv, the
 same folds and wall-time budget).
 
+``polarity``: stain and polarity without a global rule. F1@0.5 per modality of the DSB ``val``
+images as the model runs; without its bright-background inversion rule, i.e. what a user gets
+when the rule misfires (dense H&E tissue whose median is dark is read as fluorescence); and on
+the inverted image (every modality in the other polarity).
+
 ``ctc-cross``: cross-dataset on the Cell Tracking Challenge. The recipe is trained from scratch
 without one CTC dataset (Fluo-N2DH-SIM+ or Fluo-N2DH-GOWT1; every other source kept) and tested
 on every annotated frame of that dataset's sequence 01: SEG and recall, and F1@0.5 where the
@@ -47,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -293,6 +300,37 @@ def cmd_logo(args: argparse.Namespace) -> dict:
     return summarise_logo(per_group, args)
 
 
+def cmd_polarity(args: argparse.Namespace) -> dict:
+    """F1@0.5 per modality of DSB val: as the model runs, without its bright-background rule (as
+    when the rule misfires on dense tissue), and on the inverted image (the other polarity)."""
+    folder = data_root() / "dsb2018"
+    predictor = load_model(args.model, threads=args.threads)
+    as_is = predictor.normalization
+    no_rule = dataclasses.replace(as_is, dark_background=False)
+    items = []
+    for name in (folder / "val.txt").read_text().split():
+        image = read_image(folder / "images" / f"{name}.png")
+        items.append((guess_modality(image), name, image,
+                      read_labels(folder / "labels" / f"{name}.tif")))
+    rows = []
+    for condition in ("as-is", "no-rule", "inverted"):
+        predictor.normalization = no_rule if condition == "no-rule" else as_is
+        matchings = defaultdict(list)
+        for modality, name, image, truth in tqdm(items, desc=condition, unit="image"):
+            shown = np.iinfo(image.dtype).max - image if condition == "inverted" else image
+            found = match(truth, segment(shown, predictor), 0.5)
+            matchings[modality].append(found)
+            matchings["all"].append(found)
+        for modality, found in matchings.items():
+            rows.append({"condition": condition, "modality": modality, "images": len(found),
+                         "f1": round(combine(found).f1, 4)})
+    predictor.normalization = as_is
+    print(f"{'condition':<10} {'modality':<13} {'images':>6} {'F1@0.5':>7}")
+    for row in rows:
+        print(f"{row['condition']:<10} {row['modality']:<13} {row['images']:>6} {row['f1']:>7.4f}")
+    return {"model": args.model, "rule": as_is.dark_background, "rows": rows}
+
+
 def cross_config(recipe: dict, held_out: str, runs: Path, iterations: int) -> Path:
     """Write the config that trains ``recipe`` without CTC dataset ``held_out`` → its path."""
     folder = runs / f"without-{held_out}"
@@ -390,7 +428,9 @@ def main(argv: list[str] | None = None) -> None:
     cross.add_argument("--iterations", type=int, default=6000)
     cross.add_argument("--held-out", nargs="+", default=["Fluo-N2DH-SIM+", "Fluo-N2DH-GOWT1"])
     cross.add_argument("--train", action="store_true")
-    for sub in (groups, sweep, logo, cross):
+    polarity = commands.add_parser("polarity", help="both polarities, with and without the rule")
+    polarity.add_argument("--model", default="default")
+    for sub in (groups, sweep, logo, cross, polarity):
         sub.add_argument("--threads", type=int, default=2)
         sub.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     args = parser.parse_args(argv)
@@ -398,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     result = {"groups": cmd_groups, "degrade": cmd_degrade, "logo": cmd_logo,
-              "ctc-cross": cmd_ctc_cross}[args.command](args)
+              "ctc-cross": cmd_ctc_cross, "polarity": cmd_polarity}[args.command](args)
     line = json.dumps({"benchmark": f"generalization.{args.command}", **result,
                        "seconds": round(time.perf_counter() - start, 1)})
     print(line)
