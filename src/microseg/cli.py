@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Any, Callable, Sequence
 
-from microseg.errors import MicrosegError
+from microseg.errors import InputWarning, MicrosegError
 from microseg.malloc import reexec_with_tuned_malloc
 
 Run = Callable[[argparse.Namespace], int]
@@ -57,17 +58,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         reexec_with_tuned_malloc()
     args = build_parser().parse_args(argv)
     _, _, run = _COMMANDS[args.command]
-    try:
-        return int(run(args) or 0)
-    except MicrosegError as exc:
-        print(f"microseg {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"microseg {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:   # the reader of our output stopped early (e.g. `| head -1`)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no error at exit
-        return 141            # 128 + SIGPIPE, as a shell reports it
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = _warning_printer(args.command, warnings.showwarning)
+        try:
+            return int(run(args) or 0)
+        except MicrosegError as exc:
+            print(f"microseg {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"microseg {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:   # the reader of our output stopped early (e.g. `| head -1`)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+            return 141            # 128 + SIGPIPE, as a shell reports it
+
+
+def _warning_printer(command: str, default: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints each :class:`InputWarning` as one line
+    ``microseg COMMAND: warning: …`` on stderr (above any progress bar) and hands other
+    warnings to ``default``."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if not issubclass(category, InputWarning):
+            default(message, category, filename, lineno, file, line)
+            return
+        from tqdm import tqdm
+
+        tqdm.write(f"microseg {command}: warning: {message}", file=sys.stderr)
+
+    return show
 
 
 # --- arguments shared by the commands that run a network ----------------------------------------

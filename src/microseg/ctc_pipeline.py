@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from microseg.errors import InputError
+from microseg.errors import InputError, warnings_naming
 
 if TYPE_CHECKING:
     from microseg.segment import SegmentOptions
@@ -85,8 +85,9 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
         with tempfile.TemporaryDirectory(prefix=".segmentation-", dir=out_dir) as scratch:
             for t in tqdm(frames, desc="segment", unit="frame", disable=not progress):
                 try:
-                    labels = segment(seq.image(t), predictor, intensity_range=span,
-                                     **options.kwargs())
+                    with warnings_naming(seq.frame_path(t)):
+                        labels = segment(seq.image(t), predictor, intensity_range=span,
+                                         **options.kwargs())
                 except InputError as exc:
                     raise InputError(seq.frame_path(t), exc.reason) from None
                 write_labels(Path(scratch) / f"mask{t:0{width}d}.tif", labels)

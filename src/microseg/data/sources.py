@@ -21,7 +21,7 @@ from microseg.data.rescale import median_diameter, rescale_sample, scale_to_diam
 from microseg.data.sample import Sample
 from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import group_of, parse_filename_metadata, range_split
-from microseg.errors import ConfigError, InputError
+from microseg.errors import ConfigError, InputError, warnings_naming
 from microseg.io.images import as_labels, check_same_shape
 from microseg.preprocess.normalize import Normalization, to_grey
 
@@ -162,7 +162,11 @@ def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sa
     image = to_channels(piece.image, source.channels, source.ndim, path)
     labels = as_labels(piece.labels, meta.get("labels_path", path))
     check_same_shape(image, labels, meta.get("labels_path", path), channel_axis=0)
-    image, meta["bright_background"] = _normalize(image, source, entry)
+    try:
+        with warnings_naming(path):
+            image, meta["bright_background"] = _normalize(image, source, entry)
+    except InputError as exc:
+        raise InputError(exc.path or path, exc.reason) from None
     ignore = piece.ignore if piece.ignore is not None and piece.ignore.any() else None
     return Sample(image=image, labels=labels, name=f"{name}/{entry.name}{piece.suffix}",
                   group=f"{name}/{entry.group}", ignore=ignore, meta=meta)

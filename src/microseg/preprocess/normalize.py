@@ -2,15 +2,20 @@
 (:class:`Normalization` is what a checkpoint records)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from microseg.config import from_dict
-from microseg.errors import ConfigError
+from microseg.errors import ConfigError, InputError, InputWarning
 
 METHODS = ("percentile", "minmax", "sequence", "none")
+#: Percentile-normalised values are kept within ``[-OUTLIER_SPANS, 1 + OUTLIER_SPANS]``: a few
+#: extreme pixels (a hot pixel, a 1e30 artefact) would otherwise reach the network at values
+#: that swamp its whole receptive field. Real images stay far inside (a few spans at most).
+OUTLIER_SPANS = 20.0
 
 
 def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8,
@@ -21,17 +26,67 @@ def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
     ``axis`` selects the axes the percentiles are taken over (``None``: the whole array; for a
     ``(C, Y, X)`` image pass ``(1, 2)`` to normalise each channel on its own). A constant image maps
     to zeros instead of dividing by zero. Integer images over all axes take their percentiles
-    from :func:`integer_percentiles` (same values, much faster).
+    from :func:`integer_percentiles` (same values, much faster). Non-finite pixels are left out
+    of the percentiles and replaced (:func:`finite_float32`); values more than
+    :data:`OUTLIER_SPANS` percentile ranges beyond the range are clipped to that bound, with an
+    :class:`~microseg.errors.InputWarning`; ``clip`` clips to ``[0, 1]``.
     """
     image = np.asarray(image)
     if axis is None and image.dtype.kind in "ui":
         lo, hi = (np.float32(v) for v in integer_percentiles(image, (low, high)))
         image = image.astype(np.float32)
     else:
-        image = image.astype(np.float32, copy=False)
-        lo, hi = np.percentile(image, [low, high], axis=axis, keepdims=axis is not None)
-    out = ((image - lo) / np.maximum(hi - lo, np.float32(eps))).astype(np.float32, copy=False)
-    return np.clip(out, 0.0, 1.0) if clip else out
+        image, (lo, hi) = finite_float32(image, axis, (low, high))
+    span = np.maximum(hi - lo, np.float32(eps))
+    with np.errstate(over="ignore"):          # beyond float32: clipped to the bound just below
+        out = ((image - lo) / span).astype(np.float32, copy=False)
+    if clip:
+        return np.clip(out, 0.0, 1.0)
+    return _clip_outliers(out, f"{low:g}-{high:g} percentile")
+
+
+def finite_float32(image: np.ndarray, axis: tuple[int, ...] | None = None,
+                   percentiles: Sequence[float] = ()) -> tuple[np.ndarray, list[Any]]:
+    """``image`` as float32 with its non-finite pixels (NaN, ±inf, float64 values beyond float32)
+    replaced by the median of the finite ones, and the ``percentiles`` of the finite pixels (as
+    ``np.percentile`` over ``axis``, dimensions kept when ``axis`` is given: one value per
+    channel for ``(1, 2)`` of a ``(C, Y, X)`` image). Replaced pixels are counted in an
+    :class:`~microseg.errors.InputWarning`; an image or channel without a finite pixel is an
+    :class:`~microseg.errors.InputError`.
+    """
+    with np.errstate(over="ignore"):
+        image = np.asarray(image).astype(np.float32, copy=False)
+    keep = axis is not None
+    finite = np.isfinite(image)
+    if finite.all():
+        if not len(percentiles):
+            return image, []
+        return image, list(np.percentile(image, percentiles, axis=axis, keepdims=keep))
+    masked = np.where(finite, image, np.float32(np.nan))
+    with warnings.catch_warnings():             # all-NaN channels are reported just below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        *values, fill = np.nanpercentile(masked, [*percentiles, 50.0], axis=axis, keepdims=keep)
+    if not np.isfinite(fill).all():
+        where = " in some channel" if keep else ""
+        raise InputError(None, f"the image has no finite pixel{where} (all NaN or infinite)")
+    bad = finite.size - int(np.count_nonzero(finite))
+    warnings.warn(InputWarning(None, f"{bad} of {finite.size} pixels are not finite (NaN or "
+                                     f"infinite); replaced by the median of the others"),
+                  stacklevel=3)
+    return np.where(finite, image, fill).astype(np.float32, copy=False), values
+
+
+def _clip_outliers(image: np.ndarray, scale: str) -> np.ndarray:
+    """Clip a normalised float32 image to ``[-OUTLIER_SPANS, 1 + OUTLIER_SPANS]`` (in place),
+    warning with the number of pixels clipped; ``scale`` names what 0 and 1 are."""
+    low, high = -OUTLIER_SPANS, 1.0 + OUTLIER_SPANS
+    if image.size == 0 or (image.min() >= low and image.max() <= high):
+        return image
+    count = int(np.count_nonzero((image < low) | (image > high)))
+    warnings.warn(InputWarning(None, f"{count} pixel(s) lie more than {OUTLIER_SPANS:g} times "
+                                     f"the {scale} range beyond it; clipped to that bound"),
+                  stacklevel=3)
+    return np.clip(image, low, high, out=image)
 
 
 def integer_percentiles(image: np.ndarray, percentiles: tuple[float, ...],
@@ -67,9 +122,10 @@ def normalize_minmax(image: np.ndarray, minimum: float | None = None,
     """Map ``[minimum, maximum]`` to ``[0, 1]`` (float32).
 
     With both ``None`` the image's own extremes are used; pass a sequence's global extremes for the
-    per-sequence min/max normalisation of XB-Net (004_a42a17ce25b44d71.txt).
+    per-sequence min/max normalisation of XB-Net (004_a42a17ce25b44d71.txt). Non-finite pixels
+    are replaced first (:func:`finite_float32`).
     """
-    image = np.asarray(image, dtype=np.float32)
+    image = finite_float32(image)[0]
     lo = float(image.min()) if minimum is None else float(minimum)
     hi = float(image.max()) if maximum is None else float(maximum)
     return (image - lo) / max(hi - lo, eps)
@@ -152,12 +208,13 @@ class Normalization:
 
     def _rescale(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None) -> np.ndarray:
-        if self.method == "none":
-            return np.asarray(image, dtype=np.float32)
+        axis = tuple(range(1, image.ndim)) if self.per_channel else None
         if self.method == "percentile":
-            axis = tuple(range(1, image.ndim)) if self.per_channel else None
             low, high = self.percentiles
             return normalize_percentile(image, low, high, axis=axis)
+        image = finite_float32(image, axis)[0]
+        if self.method == "none":
+            return image
         if self.method == "sequence" and intensity_range is not None:
             return normalize_minmax(image, *intensity_range)
         if self.per_channel:
