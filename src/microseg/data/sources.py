@@ -423,7 +423,7 @@ def _isbi_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
     if stack.shape != membrane.shape:
         raise InputError(label_path, f"membrane stack shape {membrane.shape} does not match the "
                                      f"image stack {stack.shape} of {image_path}")
-    instances = membrane_to_instances(membrane)
+    instances = membrane_to_instances(membrane, path=label_path)
     intensity = (float(stack.min()), float(stack.max()))
     width = max(2, len(str(len(stack) - 1)))
     return [_Entry(name=f"z{z:0{width}d}", group=f"z{z:0{width}d}", position=z,

@@ -45,23 +45,26 @@ def read_em_stack(path: str | Path) -> np.ndarray:
 
 
 def membrane_to_instances(membrane: np.ndarray, threshold: float | None = None,
-                          invert: bool = False) -> np.ndarray:
+                          invert: bool = False, path: str | Path | None = None) -> np.ndarray:
     """Instance labels from a membrane label or probability image ``(Y, X)`` or ``(Z, Y, X)``.
 
     Interior is ``membrane > threshold`` (``invert=True``: ``membrane <= threshold``, for maps where
     high means membrane, e.g. a network's membrane probability). ``threshold=None``: boolean input
-    is used as is; integer input uses half the dtype's maximum (127.5 for uint8); float input in
-    [0, 1] uses 0.5 (other floats need an explicit threshold). Returns labels of the same shape.
+    is used as is; integer input must be a binary membrane map (two values at most, whatever
+    the dtype: 0/255 in uint8 or uint16, 0/1, …) and is split halfway between its values (one
+    value: interior unless 0); float input in [0, 1] uses 0.5 (other floats need an explicit
+    threshold). Returns labels of the same shape. Input that does not fit (e.g. instance labels)
+    raises :class:`InputError` naming ``path``.
     """
     from scipy import ndimage
 
     membrane = np.asarray(membrane)
     if membrane.ndim not in (2, 3):
-        raise InputError(None, f"membrane image must be (Y, X) or (Z, Y, X), got {membrane.shape}")
+        raise InputError(path, f"membrane image must be (Y, X) or (Z, Y, X), got {membrane.shape}")
     if membrane.dtype == bool and threshold is None:
         interior = membrane
     else:
-        interior = membrane > _threshold(membrane, threshold)
+        interior = membrane > _threshold(membrane, threshold, path)
     if invert:
         interior = ~interior
     structure = ndimage.generate_binary_structure(2, 1)
@@ -96,7 +99,8 @@ def isbi_items(src: str | Path, labels: str | Path | None = None) -> list[Labell
             if images.shape != membrane.shape:
                 raise InputError(label_src, f"label stack shape {membrane.shape} does not match "
                                             f"image stack shape {images.shape}")
-            cache["images"], cache["labels"] = images, membrane_to_instances(membrane)
+            cache["images"] = images
+            cache["labels"] = membrane_to_instances(membrane, path=label_src)
         return cache["images"], cache["labels"]
 
     return [LabelledItem(name, _slice_loader(stacks, z), {"z": z}) for z, name in enumerate(names)]
@@ -129,13 +133,37 @@ def _slice_names(src: Path) -> list[str]:
     return [f"{src.stem}_z{z:03d}" for z in range(depth)]
 
 
-def _threshold(membrane: np.ndarray, threshold: float | None) -> float:
+def _threshold(membrane: np.ndarray, threshold: float | None, path: str | Path | None) -> float:
     if threshold is not None:
         return float(threshold)
     if membrane.dtype.kind in "iu":
-        return np.iinfo(membrane.dtype).max / 2
+        return _binary_threshold(membrane, path)
     if membrane.dtype.kind == "f":
         if membrane.size and (membrane.min() < 0 or membrane.max() > 1):
-            raise InputError(None, "float membrane values outside [0, 1]: give a threshold")
+            raise InputError(path, "float membrane values outside [0, 1]: give a threshold")
         return 0.5
-    raise InputError(None, f"membrane image of dtype {membrane.dtype} is not a number image")
+    raise InputError(path, f"membrane image of dtype {membrane.dtype} is not a number image")
+
+
+def _binary_threshold(membrane: np.ndarray, path: str | Path | None) -> float:
+    """Halfway between the two values of an integer binary membrane map (membrane low,
+    interior high); just below a single nonzero value (all interior), 0.5 for all zeros (all
+    membrane). More than two values raise :class:`InputError`."""
+    if membrane.size == 0:
+        return 0.5
+    low, high = int(membrane.min()), int(membrane.max())
+    if np.any((membrane != low) & (membrane != high)):
+        values = np.unique(membrane)
+        raise InputError(path, f"not a binary membrane map: {values.size} distinct values "
+                               f"({_listed(values)}); ISBI labels hold two, membrane low and "
+                               f"interior high (0 and 255)")
+    if low == high:
+        return low - 0.5 if low != 0 else 0.5
+    return (low + high) / 2
+
+
+def _listed(values: np.ndarray, shown: int = 4) -> str:
+    """``values`` as ``"0, 1, 2, …, 9"`` (the first ``shown`` and the last)."""
+    if values.size <= shown + 1:
+        return ", ".join(str(v) for v in values.tolist())
+    return ", ".join(str(v) for v in values[:shown].tolist()) + f", …, {values[-1]}"
