@@ -6,6 +6,7 @@ A subcommand is one function decorated with :func:`command`, which lists its arg
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import warnings
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reexec_with_tuned_malloc()
     args = build_parser().parse_args(argv)
     _, _, run = _COMMANDS[args.command]
+    _print_undecodable_names()
     with warnings.catch_warnings():
         warnings.simplefilter("always", InputWarning)
         warnings.showwarning = _warning_printer(args.command, warnings.showwarning)
@@ -72,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:   # the reader of our output stopped early (e.g. `| head -1`)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
             return 141            # 128 + SIGPIPE, as a shell reports it
+
+
+def _print_undecodable_names() -> None:
+    """Let stdout print file names that are not valid in the locale's encoding (they reach
+    Python as surrogates) as their original bytes, as ``ls`` does, instead of failing."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="surrogateescape")
 
 
 def _warning_printer(command: str, default: Callable[..., None]) -> Callable[..., None]:

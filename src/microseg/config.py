@@ -79,7 +79,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(path, "configuration file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                               f"{exc.start}); save the configuration as UTF-8") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the configuration ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise InputError(path, f"not valid YAML ({exc})") from None
     if not isinstance(data, dict):

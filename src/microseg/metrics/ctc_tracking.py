@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from microseg.errors import InputError, MicrosegError
+from microseg.io.ctc import read_track_file
 
 TRACKING_METRICS = ("det", "tra")
 
@@ -42,7 +46,8 @@ def ctc_tracking_scores(res_dir: str | Path, gt_dir: str | Path,
 
     log = io.StringIO()
     try:
-        with contextlib.redirect_stdout(log):
+        with contextlib.redirect_stdout(log), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
             results = evaluate_sequence(str(res_dir), str(gt_dir),
                                         metrics=[m.upper() for m in wanted], threads=1)
     except (AssertionError, ValueError, IndexError, KeyError, TypeError) as exc:
@@ -50,13 +55,23 @@ def ctc_tracking_scores(res_dir: str | Path, gt_dir: str | Path,
                                   f"({type(exc).__name__}: {exc})") from None
     if results.get("Valid") == 0 or any(results.get(m.upper()) is None for m in wanted):
         raise InputError(res_dir, "not a valid CTC result (py-ctcmetrics validity check failed: "
-                                  "masks and res_track.txt disagree)")
+                                  "masks and res_track.txt disagree)" + _warned(caught))
     out: dict[str, Any] = {m: float(results[m.upper()]) for m in wanted}
     if "tra" in wanted:
         out["aogm"] = float(results["AOGM"])
         for key in ("NS", "FN", "FP", "ED", "EA", "EC"):
             out[f"aogm_{key.lower()}"] = int(results[f"AOGM_{key}"])
     return out
+
+
+def _warned(caught: list[warnings.WarningMessage], shown: int = 2) -> str:
+    """``": first; second (and N more)"`` of the distinct warnings in ``caught``; ``""`` when
+    there are none."""
+    found = list(dict.fromkeys(str(w.message).rstrip(".") for w in caught))
+    if not found:
+        return ""
+    more = f" (and {len(found) - shown} more)" if len(found) > shown else ""
+    return ": " + "; ".join(found[:shown]) + more
 
 
 def _check_layout(res_dir: Path, gt_dir: Path) -> None:
@@ -76,3 +91,13 @@ def _check_layout(res_dir: Path, gt_dir: Path) -> None:
                                   f"DET/TRA need one mask per frame")
     if not (res_dir / "res_track.txt").is_file():
         raise InputError(res_dir / "res_track.txt", "DET/TRA need the result track file")
+    read_track_file(tra / "man_track.txt")
+    _check_frames(read_track_file(res_dir / "res_track.txt"), n_masks, res_dir / "res_track.txt")
+
+
+def _check_frames(tracks: np.ndarray, n_frames: int, path: Path) -> None:
+    """Every track ``L B E P`` of ``tracks`` ends within the ``n_frames`` frames 0 … n − 1."""
+    late = tracks[tracks[:, 2] >= n_frames, 0]
+    if late.size:
+        raise InputError(path, f"tracks {late[:10].tolist()} end after the last frame "
+                               f"{n_frames - 1}")

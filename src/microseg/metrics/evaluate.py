@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -410,6 +411,8 @@ def _plain(value: Any) -> Any:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, str):   # undecodable bytes of file names as \xNN: the CSV stays UTF-8
+        return os.fsencode(value).decode("utf-8", "backslashreplace")
     return "" if value is None else value
 
 

@@ -257,6 +257,42 @@ class TrainConfig:
         return max(1, math.ceil(n_images / (self.batch_size * draws_per_step)))
 
 
+#: What a resumed run may change: how long it runs, where it writes, how often it validates
+#: and logs, and its threads (how it runs, not what it computes).
+RESUME_MAY_CHANGE = ("iterations", "epochs", "output", "validation.every", "log_every", "threads")
+
+
+def resume_changes(recorded: dict[str, Any], config: TrainConfig) -> list[str]:
+    """``"key: recorded → now"`` for each dotted key whose value in ``config`` differs from the
+    configuration a checkpoint recorded (``meta["training"]["config"]``), besides
+    :data:`RESUME_MAY_CHANGE`. The recorded one is read as a :class:`TrainConfig` first, so
+    that fields added since then take their defaults."""
+    import reprlib
+
+    from microseg.models.checkpoint import plain_data
+
+    try:
+        recorded = plain_data(from_dict(TrainConfig, recorded, where="recorded"))
+    except ConfigError:
+        pass                                   # keys unknown today are then listed as changes
+    before, now = _flat(recorded), _flat(plain_data(config))
+    pairs = {key: (before.get(key, "(absent)"), now.get(key, "(absent)"))
+             for key in sorted(before.keys() | now.keys()) if key not in RESUME_MAY_CHANGE}
+    return [f"{key}: {reprlib.repr(old)} → {reprlib.repr(new)}"
+            for key, (old, new) in pairs.items() if old != new]
+
+
+def _flat(value: Any, key: str = "") -> dict[str, Any]:
+    """Nested dicts (and lists of dicts) → ``{"a.b[0].c": leaf}``."""
+    if isinstance(value, dict):
+        items = [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        items = [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return {key: value}
+    return {k: leaf for child, v in items for k, leaf in _flat(v, child).items()}
+
+
 def expand_data_root(value: Any, root: str | None = None) -> Any:
     """``value`` (nested dicts/lists/strings) with ``${MICROSEG_DATA}`` replaced by ``root``,
     else the environment variable, else ``../shared/data``."""

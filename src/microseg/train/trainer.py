@@ -31,7 +31,7 @@ from microseg.errors import ConfigError, InputError
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
 from microseg.models.widen import widened_state
 from microseg.train.batches import BatchStream, stream_seed
-from microseg.train.config import TrainConfig, train_config
+from microseg.train.config import RESUME_MAY_CHANGE, TrainConfig, resume_changes, train_config
 from microseg.train.log import CsvLog
 from microseg.train.schedule import LRSchedule
 from microseg.train.schemes import Scheme, draws_per_step
@@ -287,7 +287,7 @@ class Trainer:
         path = zoo.checkpoint_path(name_or_path) if zoo.is_model_name(name_or_path) \
             else Path(name_or_path)
         if layers == "all":
-            model, _ = self._matching_checkpoint(path)
+            model, _, _ = self._matching_checkpoint(path)
             self.model.load_state_dict(model.state_dict())
             return
         if layers == "widen":
@@ -311,22 +311,26 @@ class Trainer:
         tqdm.write(f"init: {len(shared)} of {len(target)} tensors from {path}; "
                    f"{len(target) - len(shared)} keep their fresh initialisation")
 
-    def _matching_checkpoint(self, path: Path) -> tuple[nn.Module, dict[str, Any]]:
-        """The model and trainer state of checkpoint ``path``, which must have this run's
+    def _matching_checkpoint(self, path: Path
+                             ) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+        """The model, meta and trainer state of checkpoint ``path``, which must have this run's
         architecture (compared as rebuilt, so that a checkpoint written before a configuration
         field existed matches when it takes that field's default)."""
         model, meta, state = load_checkpoint(path)
         if meta["arch"] != self.model.arch or \
                 plain_data(model.config) != plain_data(self.model.config):
             raise InputError(path, "checkpoint architecture differs from the configured model")
-        return model, state
+        return model, meta, state
 
     def resume(self, path: str | Path) -> None:
-        """Load ``path`` (a ``last.pt``) and continue from its iteration."""
+        """Load ``path`` (a ``last.pt``) and continue from its iteration. The configuration must
+        be the checkpoint's, but for :data:`~microseg.train.config.RESUME_MAY_CHANGE`
+        (:class:`ConfigError` listing the keys that differ)."""
         path = Path(path)
-        model, state = self._matching_checkpoint(path)
+        model, meta, state = self._matching_checkpoint(path)
         if "optimizer" not in state:
             raise InputError(path, "checkpoint holds no trainer state (use a run's last.pt)")
+        self._check_same_config(path, meta)
         if len(state["streams"]) != len(self.streams):
             raise InputError(path, f"checkpoint has {len(state['streams'])} data streams, the "
                                    f"configuration {len(self.streams)}")
@@ -342,6 +346,18 @@ class Trainer:
         self.bad_validations = int(state["bad_validations"])
         self.history = list(state["history"])
         _set_rng_state(state["rng"])
+
+    def _check_same_config(self, path: Path, meta: dict[str, Any]) -> None:
+        """Refuse to resume ``path`` (meta ``meta``) under a configuration that differs from the
+        one it recorded in more than :data:`~microseg.train.config.RESUME_MAY_CHANGE`."""
+        recorded = (meta.get("training") or {}).get("config")
+        changes = resume_changes(recorded, self.config) if recorded else []
+        if changes:
+            more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""
+            raise ConfigError(f"{path}: cannot resume under a different configuration: "
+                              f"{'; '.join(changes[:5])}{more}; only "
+                              f"{', '.join(RESUME_MAY_CHANGE)} may change (start a new run, "
+                              f"or resume with the configuration the checkpoint records)")
 
     # --- validation ----------------------------------------------------------------------------
     def validation_sets(self) -> list[tuple[str, list[Sample]]]:
