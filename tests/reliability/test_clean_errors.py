@@ -3,6 +3,7 @@ run: configurations that are not UTF-8, file names that are not UTF-8, malformed
 and a resumed training run under another configuration."""
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -80,25 +81,23 @@ def test_evaluate_command_with_names_that_are_not_utf8_and_a_strict_stdout(tmp_p
 def _tracking_dataset(root):
     """A 3-frame sequence with two cells tracked throughout: ``NN_GT`` and a perfect
     ``01_RES``."""
-    frames = []
+    frames = np.zeros((3, 12, 16), np.uint16)
+    frames[:, 1:4, 1:4] = 1                            # cell 1 stays
     for t in range(3):
-        labels = np.zeros((20, 30), np.uint16)
-        labels[2:8, 2:8] = 1
-        labels[10:16, 10 + t:16 + t] = 2
-        frames.append(labels)
+        frames[t, 6:10, 4 + t:8 + t] = 2               # cell 2 moves right
     tracks = np.array([[1, 0, 2, 0], [2, 0, 2, 0]])
-    write_ctc_sequence(root, 1, [f.astype(np.uint8) for f in frames], seg={2: frames[2]},
+    write_ctc_sequence(root, 1, list(frames.astype(np.uint8) * 50), seg={2: frames[2]},
                        tra=dict(enumerate(frames)), tracks=tracks)
     write_ctc_result(root / "01_RES", dict(enumerate(frames)), tracks)
     return root / "01_RES", root / "01_GT"
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("1 0 2 0\n2 0 2\n", "line 2: expected 4 non-negative integers 'L B E P', got '2 0 2'"),
-    ("1 0 2 0\n\n2 0 x 0\n", "line 3: expected 4 non-negative integers 'L B E P', got '2 0 x 0'"),
-    ("1 0 2 0\n2 0 2 9\n", "bad track table: parents not listed as labels [9]"),
-    ("1 0 2 0\n1 0 2 0\n2 0 2 0\n", "bad track table: repeated labels [1]"),
-    ("1 0 2 0\n2 0 5 0\n", "tracks [2] end after the last frame 2"),
+    ("1 0 2 0\n2 0 2\n", r"line 2: expected 4 non-negative integers 'L B E P'.*, got '2 0 2'"),
+    ("1 0 2 0\n\n2 0 x 0\n", r"line 3: expected 4 non-negative .*, got '2 0 x 0'"),
+    ("1 0 2 0\n2 0 2 9\n", r"bad track table: parents not listed as labels \[9\]"),
+    ("1 0 2 0\n1 0 2 0\n2 0 2 0\n", r"bad track table: repeated labels \[1\]"),
+    ("1 0 2 0\n2 0 5 0\n", r"tracks \[2\] end after the last frame 2"),
 ])
 def test_a_malformed_result_track_file_gets_our_readers_error(tmp_path, text, problem):
     res, gt = _tracking_dataset(tmp_path)
@@ -106,7 +105,8 @@ def test_a_malformed_result_track_file_gets_our_readers_error(tmp_path, text, pr
     (res / "res_track.txt").write_text(text)
     with pytest.raises(InputError) as error:
         evaluate_ctc(res, gt, "det,tra")
-    assert str(error.value) == f"{res / 'res_track.txt'}: {problem}"
+    assert error.value.path == res / "res_track.txt"
+    assert re.fullmatch(problem, error.value.reason)
 
 
 def test_a_track_file_missing_a_cell_says_which(tmp_path, capsys):

@@ -9,16 +9,9 @@ from microseg.cli import main
 from microseg.errors import InputError
 from microseg.io.isbi import membrane_to_instances
 
-# 1 = interior, 0 = membrane: a membrane cross splits the slice into four cells
-INTERIOR = np.array([
-    [1, 1, 0, 1, 1, 1, 1],
-    [1, 1, 0, 1, 1, 1, 1],
-    [0, 0, 0, 0, 0, 0, 0],
-    [1, 1, 1, 0, 1, 1, 1],
-    [1, 1, 1, 0, 1, 1, 1],
-    [1, 1, 1, 0, 1, 1, 1],
-], np.uint8)
-CELLS = np.array([              # numbered in raster order of their first pixel
+# a membrane cross (0) splits the slice into four cells, numbered in raster order of their first
+# pixel; the membrane labels are 1 (interior) where a cell is
+CELLS = np.array([
     [1, 1, 0, 2, 2, 2, 2],
     [1, 1, 0, 2, 2, 2, 2],
     [0, 0, 0, 0, 0, 0, 0],
@@ -26,6 +19,7 @@ CELLS = np.array([              # numbered in raster order of their first pixel
     [3, 3, 3, 0, 4, 4, 4],
     [3, 3, 3, 0, 4, 4, 4],
 ])
+INTERIOR = (CELLS > 0).astype(np.uint8)
 
 
 @pytest.mark.parametrize("dtype, interior", [(np.uint16, 255), (np.uint16, 1), (np.uint8, 1),
