@@ -1,11 +1,12 @@
 """From an image as read to the network's input: layout, channels and intensity normalisation.
 
 Layout rules for an image as read (no ``channel_axis`` given): ``(Y, X)`` is a grey 2D image;
-``(Y, X, 3|4)`` with more than 4 rows is RGB(A) 2D; any other 3-axis array is a grey ``(Z, Y, X)``
-stack. Grey input given to a 3-channel model is replicated, colour input given to a 1-channel
-model is converted to grey by luminance (as in training, :func:`microseg.data.sources.to_channels`).
-With ``channel_axis`` the image holds exactly the model's channels along that axis, in any order
-of the other axes ``(…, Y, X)`` / ``(…, Z, Y, X)``.
+``(Y, X, 3|4)`` with more than 4 rows is RGB(A) 2D; ``(Y, X, 1|2)`` with more than 4 rows is
+refused as ambiguous (channels, or a stack of 1–2 columns: give ``channel_axis``); any other
+3-axis array is a grey ``(Z, Y, X)`` stack. Grey input given to a 3-channel model is replicated,
+colour input given to a 1-channel model is converted to grey by luminance (as in training,
+:func:`microseg.data.sources.to_channels`). With ``channel_axis`` the image holds exactly the
+model's channels along that axis, in any order of the other axes ``(…, Y, X)`` / ``(…, Z, Y, X)``.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def spatial_ndim(image: np.ndarray, channel_axis: int | None = None,
         and image.shape[0] > 4
     if colour:
         return 2
+    if channel_axis is None and image.ndim == 3 and image.shape[-1] <= 2 \
+            and image.shape[0] > 4:
+        raise InputError(path, f"the last axis of shape {image.shape} may hold channels: give the "
+                               f"channel axis (channel_axis=2 / --channel-axis 2)")
     if axes not in (2, 3):
         raise InputError(path, f"expected a (Y, X), (Y, X, RGB) or (Z, Y, X) image (or give "
                                f"the channel axis), got shape {image.shape}")

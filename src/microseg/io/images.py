@@ -7,7 +7,8 @@ RGBA drops the alpha channel when it is constant (the usual case for microscopy 
 whose pages form one series (ImageJ, OME, shaped) is read as that series; a file written page
 by page (one series per page) is stacked along a new first axis when all pages share shape and
 dtype, and otherwise only its first series is read. A ``.zarr`` folder is read as OME-Zarr (full
-resolution, axes as stored; see :mod:`microseg.io.omezarr`).
+resolution, axes as stored; see :mod:`microseg.io.omezarr`). :func:`read_image_axes` also names
+the axes, from the file's metadata where it has any (see :mod:`microseg.io.axes`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.atomic import atomic_path
+from microseg.io.axes import image_axes, known_axes
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -32,21 +34,38 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises :class:`InputError` naming the file when it is missing, of an unknown type, corrupt,
     or holds no pixels.
     """
-    path = Path(path)
-    if path.suffix.lower() == ".zarr" and path.is_dir():
-        from microseg.io.omezarr import read_ome_zarr
+    return _read(Path(path))[0]
 
-        return read_ome_zarr(path)
+
+def read_image_axes(path: str | Path, channel_axis: int | None = None) -> tuple[np.ndarray, str]:
+    """Read an image file and name its axes with letters of ``TCZYXS`` (e.g. ``"CYX"``), from
+    the file's metadata (OME, ImageJ, tifffile shape, OME-Zarr) or else its shape; singleton
+    T, C and Z axes are squeezed (see :mod:`microseg.io.axes`). ``channel_axis`` (an axis of
+    the array as :func:`read_image` returns it) names the channel axis.
+
+    Raises :class:`InputError` naming the file as :func:`read_image` does, and when its axes are
+    ambiguous (a small leading or trailing axis that may hold channels) without ``channel_axis``.
+    """
+    path = Path(path)
+    array, letters = _read(path)
+    return image_axes(array, known_axes(letters, array.shape), channel_axis, path)
+
+
+def _read(path: Path) -> tuple[np.ndarray, str | None]:
+    """The image as stored and its axis letters as the file names them (None: not named)."""
+    if path.suffix.lower() == ".zarr" and path.is_dir():
+        return _read_zarr(path)
     if not path.is_file():
         raise InputError(path, "file not found")
     suffix = path.suffix.lower()
     try:
         if suffix in TIFF_SUFFIXES:
-            array = _read_tiff(path)
+            array, letters = _read_tiff(path)
         elif suffix in PIL_SUFFIXES:
             array = _read_pil(path)
+            letters = "YX" if array.ndim == 2 else "YXS"
         elif suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
+            array, letters = np.load(path, allow_pickle=False), None
         else:
             raise InputError(path, f"unsupported file type {suffix!r}; use one of {IMAGE_SUFFIXES}")
     except InputError:
@@ -56,10 +75,24 @@ def read_image(path: str | Path) -> np.ndarray:
     array = np.asarray(array)
     if array.size == 0:
         raise InputError(path, "image is empty (no pixels)")
-    return array
+    return array, letters
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _read_zarr(path: Path) -> tuple[np.ndarray, str | None]:
+    """An OME-Zarr image and its axis names (single letters; None for a plain Zarr array)."""
+    from microseg.io.omezarr import ome_axes, read_ome_zarr
+
+    array = read_ome_zarr(path)
+    try:
+        names = ome_axes(path)
+    except InputError:  # a plain Zarr array names no axes
+        return array, None
+    return array, "".join(n if len(n) == 1 else "?" for n in names)
+
+
+def _read_tiff(path: Path) -> tuple[np.ndarray, str | None]:
+    """The first series (or every series stacked along a new unnamed axis when all share shape
+    and dtype) and tifffile's axis letters."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -69,8 +102,8 @@ def _read_tiff(path: Path) -> np.ndarray:
         first = series[0]
         if len(series) > 1 and all(s.shape == first.shape and s.dtype == first.dtype
                                    for s in series):
-            return np.stack([s.asarray() for s in series])
-        return first.asarray()
+            return np.stack([s.asarray() for s in series]), None
+        return first.asarray(), first.axes
 
 
 def _read_pil(path: Path) -> np.ndarray:
