@@ -27,6 +27,8 @@ from microseg.io.images import as_labels, read_image
 from microseg.io.items import LabelledItem
 
 MODES = ("rle", "polygon")
+#: RLE counts are uint32, so an image has fewer pixels than this
+MAX_PIXELS = 2 ** 32
 
 
 def annotations_to_labels(annotations: Sequence[Mapping[str, Any]], height: int, width: int,
@@ -84,8 +86,8 @@ def write_coco(path: str | Path, coco: Mapping[str, Any]) -> Path:
 
 
 def read_coco(path: str | Path) -> dict:
-    """Read and check a COCO JSON file (``images`` with id, file_name, height, width;
-    ``annotations`` with image_id and segmentation)."""
+    """Read and check a COCO JSON file (``images`` with an integer id, a file_name, positive
+    integer height and width; ``annotations`` with image_id and segmentation)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "COCO file not found")
@@ -98,10 +100,7 @@ def read_coco(path: str | Path) -> dict:
             or not isinstance(coco.get("annotations", []), list):
         raise InputError(path, "not a COCO file: needs an 'images' list and an 'annotations' list")
     for n, image in enumerate(coco["images"]):
-        missing = [k for k in ("id", "file_name", "height", "width")
-                   if not isinstance(image, dict) or k not in image]
-        if missing:
-            raise InputError(path, f"images[{n}] lacks {missing}")
+        _check_image(path, n, image)
     ids = [image["id"] for image in coco["images"]]
     if len(set(ids)) != len(ids):
         raise InputError(path, "image ids are not unique")
@@ -114,6 +113,27 @@ def read_coco(path: str | Path) -> dict:
             raise InputError(path, f"annotations[{n}] refers to unknown image id "
                                    f"{annotation['image_id']}")
     return coco
+
+
+def _check_image(path: Path, n: int, image: Any) -> None:
+    """Raise :class:`InputError` unless ``image`` is a COCO image entry (see :func:`read_coco`)."""
+    missing = [k for k in ("id", "file_name", "height", "width")
+               if not isinstance(image, dict) or k not in image]
+    if missing:
+        raise InputError(path, f"images[{n}] lacks {missing}")
+    if not _is_int(image["id"]) or not isinstance(image["file_name"], str) \
+            or not image["file_name"]:
+        raise InputError(path, f"images[{n}] needs an integer id and a file name, got id "
+                               f"{image['id']!r} and file_name {image['file_name']!r}")
+    height, width = image["height"], image["width"]
+    if not (_is_int(height) and _is_int(width) and height > 0 and width > 0
+            and height * width < MAX_PIXELS):
+        raise InputError(path, f"images[{n}] height and width must be positive integers with "
+                               f"fewer than 2**32 pixels, got {height!r} × {width!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class CocoDataset:
@@ -213,24 +233,60 @@ def _to_rle(annotation: Mapping[str, Any], height: int, width: int, source, inde
     segmentation = annotation.get("segmentation")
     if isinstance(segmentation, list):
         polygons = list(segmentation)
-        if not polygons or any(not isinstance(p, list) or len(p) < 6 or len(p) % 2
-                               for p in polygons):
-            raise InputError(source, f"{where}: polygons must be lists of ≥ 3 x, y pairs")
+        if not polygons or not all(_is_polygon(p, height, width) for p in polygons):
+            raise InputError(source, f"{where}: polygons must be lists of ≥ 3 x, y pairs of "
+                                     f"finite numbers less than one image size outside the image")
         return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
     if isinstance(segmentation, dict) and "counts" in segmentation and "size" in segmentation:
-        if [int(s) for s in segmentation["size"]] != [height, width]:
+        size = segmentation["size"]
+        if not isinstance(size, (list, tuple)) or list(size) != [height, width]:
             raise InputError(source, f"{where}: RLE size {segmentation['size']} differs from the "
                                      f"image size {[height, width]}")
         counts = segmentation["counts"]
-        if isinstance(counts, list):
-            if sum(counts) != height * width or min(counts, default=0) < 0:
-                raise InputError(source, f"{where}: uncompressed RLE counts must be ≥ 0 and sum "
-                                         f"to height × width = {height * width}")
-            return mask_utils.frPyObjects(dict(segmentation), height, width)
         if isinstance(counts, (str, bytes)):
-            return {"size": [height, width],
-                    "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+            counts = _rle_string_counts(counts)
+            if counts is None:
+                raise InputError(source, f"{where}: RLE counts are not a compressed COCO RLE "
+                                         f"string")
+        if isinstance(counts, list):
+            if not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) != height * width:
+                raise InputError(source, f"{where}: RLE counts must be integers ≥ 0 and sum "
+                                         f"to height × width = {height * width}")
+            return mask_utils.frPyObjects({"size": [height, width], "counts": counts},
+                                          height, width)
     raise InputError(source, f"{where}: segmentation must be polygons or an RLE dict")
+
+
+def _is_polygon(polygon: Any, height: int, width: int) -> bool:
+    """Whether ``polygon`` is a flat list ``x0, y0, x1, y1, …`` of ≥ 3 points, each a finite
+    number less than one image size outside the image (so pycocotools can rasterise it)."""
+    if not isinstance(polygon, list) or len(polygon) < 6 or len(polygon) % 2 \
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in polygon):
+        return False
+    points = np.asarray(polygon, np.float64).reshape(-1, 2)
+    size = np.array([width, height], np.float64)
+    return bool(np.all(np.isfinite(points)) and np.all(np.abs(points - size / 2) < 1.5 * size))
+
+
+def _rle_string_counts(counts: str | bytes) -> list[int] | None:
+    """Run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``: 5 bits per
+    character from ``'0'``, a continuation bit, a sign bit, runs from the third on stored as the
+    difference to the run two before); None when it is not such a string."""
+    data = counts.encode() if isinstance(counts, str) and counts.isascii() else counts
+    if not isinstance(data, bytes) or not all(48 <= c < 112 for c in data):
+        return None
+    runs: list[int] = []
+    value = shift = 0
+    for char in data:
+        value |= ((char - 48) & 0x1F) << shift
+        shift += 5
+        if (char - 48) & 0x20:
+            continue
+        if (char - 48) & 0x10:
+            value |= -1 << shift
+        runs.append(value + (runs[-2] if len(runs) > 2 else 0))
+        value = shift = 0
+    return None if shift else runs
 
 
 def _box(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int]:

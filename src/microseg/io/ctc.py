@@ -67,9 +67,9 @@ def read_track_file(path: str | Path) -> np.ndarray:
         fields = line.split()
         if not fields:
             continue
-        if len(fields) != 4 or not all(f.isdigit() for f in fields):
+        if len(fields) != 4 or not all(f.isdigit() and int(f) < 2 ** 63 for f in fields):
             raise InputError(path, f"line {number}: expected 4 non-negative integers "
-                                   f"'L B E P', got {line.strip()!r}")
+                                   f"'L B E P' (below 2**63), got {line.strip()!r}")
         rows.append([int(f) for f in fields])
     tracks = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
     check_tracks(tracks, path)
