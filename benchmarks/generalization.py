@@ -82,7 +82,7 @@ FOLDS = 5
 SPLIT_ABOVE = 100
 MIN_GROUP = 10
 LEVELS = {"signal": [1.0, 0.5, 0.25, 0.125], "gamma": [0.5, 0.75, 1.0, 1.5, 2.0],
-          "blur": [0.0, 1.0, 2.0, 3.0], "scale": [0.5, 0.75, 1.0, 1.5, 2.0],
+          "blur": [0.0, 1.0, 2.0, 3.0], "scale": [0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0],
           "illumination": [0.0, 0.25, 0.5, 0.75], "spots": [0.0, 200.0, 800.0, 3200.0]}
 SIM_FRAMES = range(50, 65)
 #: CTC sets whose SEG ground truth leaves nuclei unlabelled: precision / F1 are not defined there.
