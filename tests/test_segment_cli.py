@@ -52,7 +52,9 @@ def test_writes_labels_overlay_and_measurements_per_input(checkpoint, images, tm
         with open(csv_path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert [int(r["label"]) for r in rows] == sorted(set(np.unique(labels)) - {0})
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]   # no temporary files
+    # no temporary files: only the completion record of each input
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".microseg"]
+    assert sorted(p.name for p in (out / ".microseg").iterdir()) == ["cell0.json", "cell1.json"]
 
 
 def test_folders_globs_and_ctc_sequences_are_expanded(checkpoint, images, tmp_path):
@@ -103,8 +105,8 @@ def test_existing_outputs_are_kept_unless_overwrite(checkpoint, images, tmp_path
     csv_path = _outputs(out, "cell0")[2]
     csv_path.write_text("kept\n")
     assert _segment(images / "cell0.tif", images / "cell1.tif", "--model", checkpoint,
-                    "--out", out) == 1
-    assert "--overwrite" in capsys.readouterr().err
+                    "--out", out) == 0
+    assert "cell0.tif: complete (--overwrite redoes it)" in capsys.readouterr().out
     assert csv_path.read_text() == "kept\n"
     assert all(p.exists() for p in _outputs(out, "cell1"))
     assert _segment(images / "cell0.tif", "--model", checkpoint, "--out", out,

@@ -125,6 +125,16 @@ def diameter_arg(text: str) -> float | str:
                                          f"got {text!r}") from None
 
 
+def size_arg(text: str) -> int:
+    """``--memory-limit``: bytes, or a size such as ``8G`` (:func:`microseg.memory.parse_size`)."""
+    from microseg.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 DIAMETER_ARG = arg("--diameter", type=diameter_arg, metavar="PX|auto|model",
                    help="typical object diameter in the images (pixels), rescaled to the "
                         "model's; 'auto': measured on a first pass at the model's scale; "
@@ -352,7 +362,13 @@ def _run_tune(args: argparse.Namespace) -> int:
                  help="em pipelines: edge random forests written by `microseg train-edges` "
                       "(default: a bundled model's own, else mean membrane probability of each "
                       "face)"),
-             arg("--overwrite", action="store_true", help="replace existing outputs"),
+             arg("--memory-limit", type=size_arg, metavar="SIZE",
+                 help="refuse (and go on with the others) an image whose segmentation would "
+                      "need more memory than this, e.g. 8G (default: the RAM available when "
+                      "the image starts)"),
+             arg("--overwrite", action="store_true",
+                 help="redo every input (default: skip inputs whose outputs are complete, "
+                      "finish those a killed run left incomplete)"),
              QUIET_ARG,
          ])
 def _run_segment(args: argparse.Namespace) -> int:
@@ -367,12 +383,21 @@ def _run_segment(args: argparse.Namespace) -> int:
                              edge_classifier=args.edge_classifier)
     predictor_options = _predictor_options(args)
     run = segment_paths(args.inputs, args.out, args.model, options=options,
-                        overwrite=args.overwrite, progress=not args.quiet, **predictor_options)
+                        overwrite=args.overwrite, progress=not args.quiet,
+                        memory_limit=args.memory_limit, **predictor_options)
+    if run.renamed:
+        source, stem = next(iter(run.renamed.items()))
+        print(f"microseg segment: note: {len(run.renamed)} input(s) share a file name with "
+              f"another; their outputs are named after their folder or file type too, e.g. "
+              f"{source} → {stem}_labels.tif", file=sys.stderr)
     for stem, count in run.objects.items():
         print(f"{stem}: {count} objects, {run.seconds[stem]:.1f} s")
+    for _, message in run.skipped:
+        print(f"skipped {message}")
     for _, message in run.failed:
-        print(f"microseg segment: skipped {message}", file=sys.stderr)
-    print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.failed)} failed")
+        print(f"microseg segment: failed: {message}", file=sys.stderr)
+    print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.skipped)} "
+          f"skipped; {len(run.failed)} failed")
     return 0 if run.ok else 1
 
 
@@ -395,6 +420,8 @@ def _run_segment(args: argparse.Namespace) -> int:
                  help="bridge tracks over one missing frame"),
              arg("--no-divisions", action="store_true", help="do not detect divisions"),
              arg("--csv", metavar="FILE", help="table path (default RES_DIR/tracks.csv)"),
+             arg("--overwrite", action="store_true",
+                 help="replace a result already in RES_DIR (its masks all removed)"),
              QUIET_ARG,
          ])
 def _run_track(args: argparse.Namespace) -> int:
@@ -403,7 +430,7 @@ def _run_track(args: argparse.Namespace) -> int:
     config = TrackConfig(max_distance=args.max_distance, spacing=args.spacing,
                          gap_closing=args.gap_closing, divisions=not args.no_divisions)
     result = track_files(args.labels, args.images, args.out, config, csv=args.csv,
-                         progress=not args.quiet)
+                         overwrite=args.overwrite, progress=not args.quiet)
     print(f"tracked {len(result.frames)} frames: {result.n_tracks} tracks, "
           f"{result.n_divisions} divisions, {result.n_gaps_closed} gaps closed; wrote {args.out}")
     return 0
@@ -470,7 +497,9 @@ def _run_train_edges(args: argparse.Namespace) -> int:
              BACKEND_ARG,
              PRECISION_ARG,
              THREADS_ARG,
-             arg("--overwrite", action="store_true", help="replace an existing result"),
+             arg("--overwrite", action="store_true",
+                 help="replace an existing result (default: refuse one; finish the frames a "
+                      "killed run into NN_RES left)"),
              QUIET_ARG,
          ])
 def _run_ctc(args: argparse.Namespace) -> int:

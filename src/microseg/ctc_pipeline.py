@@ -7,32 +7,32 @@
 Every frame ``tTTT.tif`` of the sequence folder is segmented with :func:`microseg.segment.segment`
 (a model with ``sequence`` normalisation gets the intensity range of the whole sequence, as
 :func:`~microseg.segment.segment_paths` gives it) into a scratch folder inside the result folder,
-one label file per frame, so long or 3D+t sequences never sit in memory whole. The frames are
-then tracked by :func:`microseg.track.track_files`, which writes ``maskTTT.tif`` relabelled by
-track id, ``res_track.txt`` (last, so a result folder without it is incomplete) and
-``tracks.csv``; every file is written atomically and the scratch folder is removed.
+``.microseg/segmentation/``, one label file per frame, so long or 3D+t sequences never sit in
+memory whole. The frames are then tracked by :func:`microseg.track.track_files`, which writes
+``maskTTT.tif`` relabelled by track id, ``res_track.txt`` (last, so a result folder without it is
+incomplete) and ``tracks.csv``; every file is written atomically and the scratch folder is
+removed at the end. A run killed before then leaves the scratch folder, with a record of the
+sequence and settings it was made with: a rerun with the same ones (and no ``overwrite``) keeps
+its frames, segments the others and finishes the result. The scratch folder is claimed by one
+process at a time (:func:`microseg.io.units.claim`).
 """
 from __future__ import annotations
 
-import re
-import tempfile
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from microseg.errors import InputError, warnings_naming
+from microseg.errors import InputError, MicrosegError, warnings_naming
 
 if TYPE_CHECKING:
+    from microseg.infer.predictor import Predictor
+    from microseg.io.ctc import CTCSequence
     from microseg.segment import SegmentOptions
     from microseg.track import TrackConfig, Tracking
 
-#: Files of a CTC result folder that a new result replaces.
-RESULT_FILES = re.compile(r"^(mask\d+\.tif|res_track\.txt)$")
-
-
-def _existing_results(out_dir: Path) -> list[Path]:
-    if not out_dir.is_dir():
-        return []
-    return sorted(p for p in out_dir.iterdir() if RESULT_FILES.match(p.name))
+SCRATCH = "segmentation"
+#: The scratch folder's record of what its frames were made from.
+RECORD = "source.json"
 
 
 def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
@@ -50,20 +50,20 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
             ``tile``, ``backend``, ``threads``, …).
         out_dir: result folder; existing ``maskTTT.tif`` / ``res_track.txt`` there are an
             :class:`InputError` unless ``overwrite`` (then they are replaced, and stale masks of
-            frames this sequence does not have are removed).
+            frames this sequence does not have are removed) or they were left by a killed run
+            of the same sequence and settings, which is then finished (see the module
+            docstring; only for a model given by name or path).
         track_config: linking, division and gap-closing settings (default :class:`TrackConfig`).
         options: per-frame segmentation settings (:class:`~microseg.segment.SegmentOptions`).
         csv: path of the track table (default ``out_dir/tracks.csv``).
     Returns:
         The :class:`~microseg.track.Tracking` that was written.
     """
-    from tqdm import tqdm
-
-    from microseg.io.ctc import CTCSequence, index_width
-    from microseg.io.images import write_labels
-    from microseg.segment import SegmentOptions, check_options, load_model, segment, \
-        sequence_range
+    from microseg.io.ctc import CTCSequence
+    from microseg.io.units import BOOKKEEPING, Skipped, claim, read_record
+    from microseg.segment import SegmentOptions, check_options, load_model
     from microseg.track import track_files
+    from microseg.track.export import result_files
 
     seq = CTCSequence(seq_dir)
     frames = seq.frames
@@ -72,30 +72,83 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
         raise InputError(seq.path, f"frame numbers must be consecutive; missing frame(s) "
                                    f"{missing}")
     out_dir = Path(out_dir)
-    stale = _existing_results(out_dir)
-    if stale and not overwrite:
-        raise InputError(stale[0], "result exists (use --overwrite to replace it)")
-    predictor = load_model(model, **predictor_options)
-    options = check_options(predictor, options or SegmentOptions())
-    span = sequence_range(seq.path) if predictor.normalization.method == "sequence" else None
-    width = index_width(frames[-1])
+    options = options or SegmentOptions()
+    scratch = out_dir / BOOKKEEPING / SCRATCH
+    record = _scratch_record(seq, model, options, predictor_options)
     created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix=".segmentation-", dir=out_dir) as scratch:
-            for t in tqdm(frames, desc="segment", unit="frame", disable=not progress):
-                try:
-                    with warnings_naming(seq.frame_path(t)):
-                        labels = segment(seq.image(t), predictor, intensity_range=span,
-                                         **options.kwargs())
-                except InputError as exc:
-                    raise InputError(seq.frame_path(t), exc.reason) from None
-                write_labels(Path(scratch) / f"mask{t:0{width}d}.tif", labels)
-            for path in _existing_results(out_dir):
-                path.unlink()
-            return track_files(scratch, seq.path, out_dir, track_config, csv=csv,
-                               progress=progress)
-    except BaseException:
-        if created and not any(out_dir.iterdir()):
-            out_dir.rmdir()                  # leave nothing behind for a run that failed
-        raise
+        with claim(scratch.with_suffix(".lock")):
+            if overwrite or record is None or read_record(scratch / RECORD) != record:
+                result_files(out_dir, overwrite)
+                shutil.rmtree(scratch, ignore_errors=True)
+            try:
+                predictor = load_model(model, **predictor_options)
+                _segment_frames(seq, predictor, check_options(predictor, options), scratch,
+                                record, progress)
+                result = track_files(scratch, seq.path, out_dir, track_config, csv=csv,
+                                     overwrite=True, progress=progress)
+            except MicrosegError:                 # bad input or settings: nothing to resume
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise
+            shutil.rmtree(scratch)
+            return result
+    except Skipped as exc:
+        raise InputError(out_dir, str(exc)) from None
+    finally:
+        _remove_empty(out_dir, created)
+
+
+def _scratch_record(seq: "CTCSequence", model: Any, options: "SegmentOptions",
+                    predictor_options: dict[str, Any]) -> dict[str, Any] | None:
+    """What the scratch frames depend on: the sequence, the model (a file's path, size and
+    modification time, or a bundled model's name) and the settings; None for a model given as
+    an object, which no record can tell from another."""
+    from microseg.io.units import source_record
+
+    if not isinstance(model, (str, Path)):
+        return None
+    return {"sequence": str(seq.path.resolve()), "frames": [seq.frames[0], seq.frames[-1]],
+            "model": source_record(Path(model)) if Path(model).is_file() else str(model),
+            "options": repr(options), "predictor": repr(sorted(predictor_options.items()))}
+
+
+def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "SegmentOptions",
+                    scratch: Path, record: dict[str, Any] | None, progress: bool) -> None:
+    """Segment into ``scratch`` the frames of ``seq`` it does not hold yet (``mask{t}.tif``);
+    ``record`` (:func:`_scratch_record`) is written first, when there is one."""
+    from tqdm import tqdm
+
+    from microseg.io.atomic import partial_files
+    from microseg.io.ctc import index_width
+    from microseg.io.images import write_labels
+    from microseg.io.units import write_record
+    from microseg.segment import segment, sequence_range
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    if record is not None:
+        write_record(scratch / RECORD, record)
+    width = index_width(seq.frames[-1])
+    paths = {t: scratch / f"mask{t:0{width}d}.tif" for t in seq.frames}
+    todo = [t for t, path in paths.items() if not path.exists()]
+    span = sequence_range(seq.path) if todo and predictor.normalization.method == "sequence" \
+        else None
+    for t in tqdm(todo, desc="segment", unit="frame", disable=not progress):
+        for part in partial_files(paths[t]):
+            part.unlink()
+        try:
+            with warnings_naming(seq.frame_path(t)):
+                labels = segment(seq.image(t), predictor, intensity_range=span,
+                                 **options.kwargs())
+        except InputError as exc:
+            raise InputError(seq.frame_path(t), exc.reason) from None
+        write_labels(paths[t], labels)
+
+
+def _remove_empty(out_dir: Path, created: bool) -> None:
+    """Remove the bookkeeping folder of ``out_dir`` when empty, and ``out_dir`` itself when this
+    run ``created`` it and left it empty."""
+    from microseg.io.units import BOOKKEEPING
+
+    for folder, remove in ((out_dir / BOOKKEEPING, True), (out_dir, created)):
+        if remove and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +31,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def partial_files(path: str | Path) -> list[Path]:
+    """The temporary files of :func:`atomic_path` beside ``path``: those a killed process left
+    (or a running one is writing; remove them only for a path no other process writes)."""
+    path = Path(path)
+    pattern = f".{glob.escape(path.name)}.*.part{glob.escape(path.suffix)}"
+    return sorted(path.parent.glob(pattern))
 
 
 def _mode_of(path: Path) -> int:

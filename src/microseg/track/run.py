@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from microseg.track.config import TrackConfig
-from microseg.track.export import write_track_csv, write_tracking
+from microseg.track.export import result_files, write_track_csv, write_tracking
 from microseg.track.frames import check_pair, open_sequence
 from microseg.track.tracker import Tracking, track
 
@@ -13,12 +13,15 @@ CSV_NAME = "tracks.csv"
 
 def track_files(labels: str | Path, images: str | Path | None, res_dir: str | Path,
                 config: TrackConfig | None = None, *, csv: str | Path | None = None,
-                progress: bool = False) -> Tracking:
+                overwrite: bool = False, progress: bool = False) -> Tracking:
     """Track the label images of ``labels`` (a folder with one file per frame, e.g. CTC
     ``maskTTT.tif``, or a ``(T, Y, X)`` / ``(T, Z, Y, X)`` stack; see
     :mod:`microseg.track.frames`) with the raw frames of ``images`` (same layout, or ``None``),
     and write ``res_dir/maskTTT.tif`` + ``res_track.txt`` and the CSV table (``csv``, default
-    ``res_dir/tracks.csv``). Returns the :class:`Tracking`."""
+    ``res_dir/tracks.csv``). A result already in ``res_dir`` is an :class:`InputError` before
+    any work unless ``overwrite`` (then it is replaced, its stale masks removed). Returns the
+    :class:`Tracking`."""
+    result_files(res_dir, overwrite)
     label_frames = open_sequence(labels, labels=True)
     image_frames = None
     if images is not None:
