@@ -194,8 +194,8 @@ def test_command_line(checkpoint, stacks, tmp_path, capsys):
     train, test = stacks
     for z, section in enumerate(synthetic.isbi_labels(train.labels)):
         write_image(tmp_path / "labels" / f"{z:02d}.png", section)       # a folder of slices
-    write_image(tmp_path / "train.tif", train.image)                    # a multi-page TIFF
-    write_image(tmp_path / "test.tif", test.image)
+    write_image(tmp_path / "train.tif", train.image, axes="ZYX")        # a multi-page TIFF
+    write_image(tmp_path / "test.tif", test.image, axes="ZYX")
     (tmp_path / "graph.yaml").write_text(yaml.safe_dump(FOREST))
     rf = tmp_path / "rf.npz"
     assert main(["train-edges", str(tmp_path / "train.tif"), str(tmp_path / "labels"),

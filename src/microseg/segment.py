@@ -504,7 +504,9 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     """
     import numpy as np
 
-    from microseg.io.images import read_image, write_labels
+    from microseg.errors import warnings_naming
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.images import read_image_axes, write_labels
     from microseg.io.overlay import write_overlay
     from microseg.io.units import source_record
     from microseg.measure import measure, write_measurements_csv
@@ -514,11 +516,13 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image = read_image(item.path)
+        image, axes = read_image_axes(item.path, options.channel_axis)
+        options = replace(options, channel_axis=single_image_channel_axis(axes, item.path))
         check_memory(item.path, image, predictor, options, memory_limit)
         try:
-            labels = segment(image, predictor, intensity_range=intensity_range,
-                             **options.kwargs())
+            with warnings_naming(item.path):
+                labels = segment(image, predictor, intensity_range=intensity_range,
+                                 **options.kwargs())
         except InputError as exc:
             raise InputError(item.path, exc.reason) from None
         channels = _channels_first(image, labels.ndim, options.channel_axis)

@@ -148,8 +148,6 @@ def test_a_one_channel_cyx_tiff_with_its_channel_axis_gives_2d_labels(tmp_path):
     assert read_labels(tmp_path / "out" / "a_labels.tif").shape == nuclei.shape
 
 
-@pytest.mark.xfail(strict=True, reason="segment_file reads without axes until it calls "
-                                       "read_image_axes (issue 31 item 3)")
 def test_a_one_channel_cyx_tiff_gives_2d_labels_without_being_told(tmp_path):
     nuclei = _nuclei()
     tifffile.imwrite(tmp_path / "a.tif", nuclei[None], metadata={"axes": "CYX"})
@@ -157,8 +155,6 @@ def test_a_one_channel_cyx_tiff_gives_2d_labels_without_being_told(tmp_path):
     assert read_labels(tmp_path / "out" / "a_labels.tif").shape == nuclei.shape
 
 
-@pytest.mark.xfail(strict=True, reason="segment_file reads without axes until it calls "
-                                       "read_image_axes (issue 31 item 3)")
 def test_a_two_channel_ome_tiff_is_not_segmented_as_a_stack(tmp_path, capsys):
     nuclei = _nuclei()
     tifffile.imwrite(tmp_path / "a.ome.tif", np.stack([nuclei, nuclei]),

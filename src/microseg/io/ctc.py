@@ -363,7 +363,8 @@ def write_ctc_sequence(dataset_dir: str | Path, seq: int | str, images: Sequence
         tracks = check_tracks(tracks, gt_dir / "TRA" / TRACK_FILE)
     width = index_width(len(images) - 1)
     for t, image in enumerate(images):
-        write_image(seq_dir / f"t{t:0{width}d}.tif", image, compression=COMPRESSION)
+        write_image(seq_dir / f"t{t:0{width}d}.tif", image, compression=COMPRESSION,
+                    axes="ZYX" if np.ndim(image) == 3 else None)
     for t, labels in seg.items():
         write_labels(gt_dir / "SEG" / f"man_seg{t:0{width}d}.tif", labels, COMPRESSION)
     for t, slices in seg_slices.items():

@@ -169,9 +169,11 @@ def write_labels(path: str | Path, labels: np.ndarray, compression: str | None =
     return Path(path)
 
 
-def write_image(path: str | Path, image: np.ndarray, compression: str | None = "zlib") -> Path:
+def write_image(path: str | Path, image: np.ndarray, compression: str | None = "zlib",
+                axes: str | None = None) -> Path:
     """Write an image as TIFF (any dtype/axes; ``(Y, X, 3|4)`` uint8/uint16 tagged RGB, everything
-    else grey pages), PNG/JPG (uint8/uint16 grey or RGB) or ``.npy``. Atomic."""
+    else grey pages), PNG/JPG (uint8/uint16 grey or RGB) or ``.npy``. Atomic. ``axes`` (TIFF
+    only, e.g. ``"ZYX"``) is stored in the file's metadata, so readers need not guess it."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -181,7 +183,8 @@ def write_image(path: str | Path, image: np.ndarray, compression: str | None = "
             import tifffile
 
             image = np.asarray(image)
-            tifffile.imwrite(tmp, image, compression=compression, photometric=_photometric(image))
+            tifffile.imwrite(tmp, image, compression=compression, photometric=_photometric(image),
+                             metadata={"axes": axes} if axes else {})
         elif suffix in PIL_SUFFIXES:
             from PIL import Image
 

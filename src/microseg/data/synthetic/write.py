@@ -49,7 +49,8 @@ def _write_sample(out: Path, name: str, kind: str, sample: Synthetic,
                   rng: np.random.Generator | None) -> None:
     from microseg.io.images import write_image, write_labels
 
-    write_image(out / "images" / f"{name}.tif", sample.image)
+    write_image(out / "images" / f"{name}.tif", sample.image,
+                axes="ZYX" if sample.image.ndim == 3 else None)
     write_labels(out / "labels" / f"{name}.tif", sample.labels)
     if kind == "em":
         write_image(out / "membranes" / f"{name}.tif", isbi_labels(sample.labels))
