@@ -125,7 +125,7 @@ def test_ones_own_old_joblib_file_converts_when_the_caller_vouches_for_it(tmp_pa
     ("local__0__left_child", "out of range", "child index"),
     ("local__0__left_child", "self loop", "child index"),
     ("local__0__feature", "out of range", "feature outside"),
-    ("local__0__threshold", "nan", "non-finite"),
+    ("local__0__threshold", "nan", "NaN thresholds"),
     ("local__0__values", "short", "values must be"),
     ("local__n_trees", "more", "missing array"),
 ])
@@ -184,3 +184,31 @@ def test_costs_from_probabilities():
         probabilities_to_costs(np.array([1.5]))
     with pytest.raises(ConfigError):
         probabilities_to_costs(np.array([0.5]), beta=1.0)
+
+
+def test_nan_features_follow_the_same_branches_after_a_round_trip(tmp_path):
+    rng = np.random.default_rng(3)
+    x, y = _data(rng)
+    x[::4, 0] = np.nan                    # scikit-learn learns where missing values go
+    forest = fit_forest(x, y, ForestConfig(n_estimators=10, n_jobs=1))
+    classifier = EdgeClassifier(forest, None, ["a", "b", "c", "d"])
+    loaded = EdgeClassifier.load(classifier.save(tmp_path / "rf.npz"))
+    probe = rng.normal(size=(300, 4))
+    probe[::2, 0] = np.nan
+    np.testing.assert_allclose(loaded.predict_local(probe), classifier.predict_local(probe),
+                               atol=1e-12)
+
+
+def test_a_forest_without_the_cut_class_is_refused(tmp_path, classifier):
+    path = classifier.save(tmp_path / "rf.npz")
+    bad = _rewrite(path, tmp_path / "bad.npz", local__classes=np.array([0, 2]))
+    with pytest.raises(InputError, match="cut"):
+        EdgeClassifier.load(bad)
+
+
+def test_a_pickle_file_name_is_refused_before_any_training(tmp_path):
+    from microseg.post.graph.em_network import train_edges
+
+    with pytest.raises(InputError, match=".npz"):
+        train_edges(np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), "not-even-a-model",
+                    tmp_path / "rf.joblib")

@@ -86,6 +86,15 @@ def out_of_fold_probabilities(features: np.ndarray, labels: np.ndarray, groups: 
     return probabilities[:, 1]
 
 
+def check_classifier_path(path: str | Path) -> Path:
+    """``path`` as a Path; InputError unless it ends in ``.npz`` (checked before any training)."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        raise InputError(path, f"edge classifier files end in {SUFFIX} (arrays only; "
+                               f"pickle-based files such as .joblib can run code)")
+    return path
+
+
 class EdgeClassifier:
     """Cut probabilities for local and (optionally) lifted edges.
 
@@ -132,10 +141,7 @@ class EdgeClassifier:
     def save(self, path: str | Path) -> Path:
         """Write the classifier to ``path`` (``.npz``: arrays and a JSON header, atomically);
         returns the path."""
-        path = Path(path)
-        if path.suffix != SUFFIX:
-            raise InputError(path, f"edge classifier files end in {SUFFIX} (arrays only; "
-                                   f"pickle-based files such as .joblib can run code)")
+        path = check_classifier_path(path)
         header = {"format": FORMAT, "file_version": FILE_VERSION,
                   "features_version": self.features_version,
                   "local_features": list(self.local_features),
@@ -180,6 +186,9 @@ class EdgeClassifier:
         try:
             local = forest_from_arrays(arrays, "local")
             lifted = forest_from_arrays(arrays, "lifted") if header.get("lifted") else None
+            for forest in (local, lifted):
+                if forest is not None and 1 not in list(forest.classes_):
+                    raise ForestFormatError("a forest has no 'cut' class (1)")
             return cls(local, lifted, header["local_features"], header["lifted_features"],
                        header["config"], header["features_version"])
         except (ForestFormatError, KeyError, TypeError) as exc:

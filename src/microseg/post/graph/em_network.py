@@ -25,7 +25,7 @@ from microseg.config import from_dict, load_yaml
 from microseg.errors import ConfigError, InputError
 from microseg.infer.inputs import spatial_ndim
 from microseg.post.graph.config import EMGraphConfig
-from microseg.post.graph.edge_classifier import EdgeClassifier
+from microseg.post.graph.edge_classifier import EdgeClassifier, check_classifier_path
 from microseg.post.graph.pipeline import segment_em, train_edge_classifier
 from microseg.preprocess.normalize import normalize_percentile, to_grey
 
@@ -275,6 +275,7 @@ def train_edges(images: "np.ndarray | str | Path", labels: "np.ndarray | str | P
     from microseg.segment import load_model
 
     out_path = Path(out_path)
+    check_classifier_path(out_path)
     if out_path.exists() and not overwrite:
         raise InputError(out_path, "edge classifier file exists (use --overwrite to replace it)")
     config = graph_config(config)

@@ -20,6 +20,9 @@ from sklearn.tree._tree import Tree
 
 #: Node fields written per tree (the rest of scikit-learn's node record is rebuilt as zeros).
 NODE_FIELDS = ("left_child", "right_child", "feature", "threshold")
+#: Where a sample with a missing (NaN) feature goes at a split (scikit-learn ≥ 1.3); stored
+#: when the fitting scikit-learn has it, 0 (right) otherwise.
+MISSING_FIELD = "missing_go_to_left"
 LEAF = -1
 
 
@@ -37,8 +40,9 @@ def forest_to_arrays(forest: RandomForestClassifier, prefix: str) -> dict[str, n
     for index, estimator in enumerate(forest.estimators_):
         state = estimator.tree_.__getstate__()
         nodes = state["nodes"]
-        for name in NODE_FIELDS:
-            arrays[f"{prefix}/{index}/{name}"] = np.ascontiguousarray(nodes[name])
+        for name in NODE_FIELDS + (MISSING_FIELD,):
+            if name in nodes.dtype.names:
+                arrays[f"{prefix}/{index}/{name}"] = np.ascontiguousarray(nodes[name])
         arrays[f"{prefix}/{index}/values"] = np.ascontiguousarray(state["values"][:, 0, :],
                                                                   dtype=np.float64)
         arrays[f"{prefix}/{index}/max_depth"] = np.asarray(state["max_depth"], np.int64)
@@ -65,6 +69,13 @@ def forest_from_arrays(arrays: Mapping[str, np.ndarray], prefix: str) -> RandomF
         nodes = np.zeros(values.shape[0], node_dtype)
         for name, column in fields.items():
             nodes[name] = column
+        missing = arrays.get(f"{key}/{MISSING_FIELD}")
+        if missing is not None and MISSING_FIELD in node_dtype.names:
+            missing = np.asarray(missing)
+            if missing.shape != (values.shape[0],) or missing.dtype.kind not in "biu" \
+                    or np.any((missing != 0) & (missing != 1)):
+                raise ForestFormatError(f"{key}: {MISSING_FIELD} must be 0 or 1 per node")
+            nodes[MISSING_FIELD] = missing
         tree = Tree(n_features, np.array([classes.size], np.intp), 1)
         tree.__setstate__({"max_depth": int(_scalar(arrays, f"{key}/max_depth")),
                            "node_count": values.shape[0], "nodes": nodes,
@@ -101,8 +112,9 @@ def _check_tree(key: str, fields: dict[str, np.ndarray], values: np.ndarray, n_f
             threshold.dtype.kind != "f":
         raise ForestFormatError(f"{key}: children and features must be integers, thresholds "
                                 f"floats")
-    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(threshold))):
-        raise ForestFormatError(f"{key}: non-finite values or thresholds")
+    # an infinite threshold is legitimate (a split that only sends missing values one way)
+    if not np.all(np.isfinite(values)) or np.any(np.isnan(threshold)):
+        raise ForestFormatError(f"{key}: non-finite values or NaN thresholds")
     leaf = left == LEAF
     if np.any((right == LEAF) != leaf):
         raise ForestFormatError(f"{key}: a node has exactly one child")
