@@ -54,7 +54,13 @@ def read_image_axes(path: str | Path, channel_axis: int | None = None) -> tuple[
 def _read(path: Path) -> tuple[np.ndarray, str | None]:
     """The image as stored and its axis letters as the file names them (None: not named)."""
     if path.suffix.lower() == ".zarr" and path.is_dir():
-        return _read_zarr(path)
+        try:
+            return _read_zarr(path)
+        except InputError:
+            raise
+        except Exception as exc:  # malformed metadata or chunks raise many library errors
+            raise InputError(path, f"cannot read Zarr image ({type(exc).__name__}: {exc})") \
+                from None
     if not path.is_file():
         raise InputError(path, "file not found")
     suffix = path.suffix.lower()

@@ -27,13 +27,21 @@ def open_ome_zarr(path: str | Path, level: int = 0) -> Any:
         raise InputError(path, f"resolution level {level} not available ({len(datasets)} levels)")
     try:
         return node[datasets[level]["path"]]
-    except KeyError:
-        raise InputError(path, f"dataset {datasets[level]['path']!r} listed but missing") from None
+    except (KeyError, TypeError):
+        raise InputError(path, f"dataset {datasets[level]!r} listed but missing") from None
 
 
 def read_ome_zarr(path: str | Path, level: int = 0) -> np.ndarray:
-    """Read resolution ``level`` of an OME-Zarr image (or a plain Zarr array) into memory."""
-    array = np.asarray(open_ome_zarr(path, level)[...])
+    """Read resolution ``level`` of an OME-Zarr image (or a plain Zarr array) into memory. Only
+    numeric arrays are read (object arrays decode through codecs that may run code)."""
+    stored = open_ome_zarr(path, level)
+    dtype = np.dtype(getattr(stored, "dtype", object))
+    if dtype.kind not in "biuf":
+        raise InputError(path, f"not a numeric image (dtype {dtype}); refusing to decode it")
+    try:
+        array = np.asarray(stored[...])
+    except Exception as exc:  # corrupt chunks raise codec- and store-specific errors
+        raise InputError(path, f"cannot read Zarr data ({type(exc).__name__}: {exc})") from None
     if array.size == 0:
         raise InputError(path, "image is empty (no pixels)")
     return array
@@ -64,7 +72,9 @@ def _open(path: Path) -> Any:
 def _multiscale(path: Path, group: Any) -> dict:
     attrs = dict(group.attrs)
     meta = attrs.get("ome", attrs)  # NGFF 0.5 nests its metadata under "ome"
-    multiscales = meta.get("multiscales")
-    if not multiscales or not multiscales[0].get("datasets"):
-        raise InputError(path, "Zarr group without OME 'multiscales' metadata")
-    return multiscales[0]
+    multiscales = meta.get("multiscales") if isinstance(meta, dict) else None
+    first = multiscales[0] if isinstance(multiscales, list) and multiscales else None
+    if not isinstance(first, dict) or not isinstance(first.get("datasets"), list) \
+            or not first["datasets"] or not all(isinstance(d, dict) for d in first["datasets"]):
+        raise InputError(path, "Zarr group without OME 'multiscales' metadata (or it is malformed)")
+    return first
