@@ -100,16 +100,16 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
 
 def _scratch_record(seq: "CTCSequence", model: Any, options: "SegmentOptions",
                     predictor_options: dict[str, Any]) -> dict[str, Any] | None:
-    """What the scratch frames depend on: the sequence, the model (a file's path, size and
-    modification time, or a bundled model's name) and the settings; None for a model given as
-    an object, which no record can tell from another."""
-    from microseg.io.units import source_record
+    """What the scratch frames depend on: the sequence and
+    :func:`~microseg.segment.settings_record` (model and settings); None when the model is
+    given as an object, which no record can tell from another."""
+    from microseg.segment import settings_record
 
-    if not isinstance(model, (str, Path)):
+    settings = settings_record(model, options, predictor_options)
+    if settings is None:
         return None
     return {"sequence": str(seq.path.resolve()), "frames": [seq.frames[0], seq.frames[-1]],
-            "model": source_record(Path(model)) if Path(model).is_file() else str(model),
-            "options": repr(options), "predictor": repr(sorted(predictor_options.items()))}
+            **settings}
 
 
 def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "SegmentOptions",
@@ -118,9 +118,12 @@ def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "Segmen
     ``record`` (:func:`_scratch_record`) is written first, when there is one."""
     from tqdm import tqdm
 
+    from dataclasses import replace
+
     from microseg.io.atomic import partial_files
+    from microseg.io.axes import single_image_channel_axis
     from microseg.io.ctc import index_width
-    from microseg.io.images import write_labels
+    from microseg.io.images import read_image_axes, write_labels
     from microseg.io.units import write_record
     from microseg.segment import segment, sequence_range
 
@@ -135,12 +138,16 @@ def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "Segmen
     for t in tqdm(todo, desc="segment", unit="frame", disable=not progress):
         for part in partial_files(paths[t]):
             part.unlink()
+        path = seq.frame_path(t)
         try:
-            with warnings_naming(seq.frame_path(t)):
-                labels = segment(seq.image(t), predictor, intensity_range=span,
-                                 **options.kwargs())
+            image, axes = read_image_axes(path, options.channel_axis)
+            frame_options = replace(options,
+                                    channel_axis=single_image_channel_axis(axes, path))
+            with warnings_naming(path):
+                labels = segment(image, predictor, intensity_range=span,
+                                 **frame_options.kwargs())
         except InputError as exc:
-            raise InputError(seq.frame_path(t), exc.reason) from None
+            raise InputError(path, exc.reason) from None
         write_labels(paths[t], labels)
 
 

@@ -493,9 +493,11 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
 def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  options: SegmentOptions, overwrite: bool = False,
                  intensity_range: tuple[float, float] | None = None,
-                 memory_limit: int | None = None) -> tuple[list[Path], int]:
+                 memory_limit: int | None = None,
+                 settings: dict[str, Any] | None = None) -> tuple[list[Path], int]:
     """Segment one input file and write its three outputs as one unit (:func:`output_unit`:
-    claimed, written together, marked complete) → ``(paths, number of objects)``.
+    claimed, written together, marked complete with the input and ``settings``, see
+    :func:`settings_record`) → ``(paths, number of objects)``.
 
     Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
     ``overwrite``) or another process holds it, and :class:`InputError`, writing nothing, for
@@ -512,7 +514,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     from microseg.measure import measure, write_measurements_csv
 
     unit = output_unit(out_dir, item.stem)
-    source = source_record(item.path)
+    source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
@@ -535,6 +537,23 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     return list(unit.outputs), len(table["label"])
 
 
+def settings_record(model: Any, options: SegmentOptions,
+                    predictor_options: dict[str, Any]) -> dict[str, Any] | None:
+    """What a result depends on besides its input: the model (its checkpoint file's path, size
+    and modification time, for a bundled name too, so updated weights count as a change) and
+    the settings; None for a model or edge classifier given as an object, which no record can
+    tell from another."""
+    from microseg import zoo
+    from microseg.io.units import source_record
+
+    if not isinstance(model, (str, Path)) or not isinstance(options.edge_classifier,
+                                                            (str, Path, type(None))):
+        return None
+    path = zoo.checkpoint_path(str(model)) if zoo.is_model_name(model) else Path(model)
+    return {"model": source_record(path) if path.is_file() else str(model),
+            "options": repr(options), "predictor": repr(sorted(predictor_options.items()))}
+
+
 def _check_unit(unit: "OutputUnit", source: dict[str, Any], took_over: bool) -> None:
     """What may stop writing a unit without ``overwrite``: :class:`~microseg.io.units.Skipped`
     when it is complete for ``source``; :class:`InputError` when it is recorded for another
@@ -548,6 +567,10 @@ def _check_unit(unit: "OutputUnit", source: dict[str, Any], took_over: bool) -> 
     if record is not None and record.get("input") != source["input"]:
         raise InputError(unit.outputs[0], f"output of another input, {record.get('input')} "
                                           f"(use --overwrite to replace it)")
+    if record is not None and record.get("settings") != source.get("settings") \
+            and all(path.exists() for path in unit.outputs):
+        raise InputError(unit.outputs[0], "output made with another model or other settings "
+                                          "(use --overwrite to replace it)")
     existing = [path for path in unit.outputs if path.exists()]
     if existing and record is None and not took_over:
         raise InputError(existing[0], "output exists (use --overwrite to replace it)")
@@ -636,8 +659,10 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
 
     predictor = load_model(model, **predictor_options)
     options = options or SegmentOptions()
-    options = check_options(predictor, replace(options, edge_classifier=bundled_edge_classifier(
-        model, options.pipeline, options.edge_classifier)))
+    options = replace(options, edge_classifier=bundled_edge_classifier(
+        model, options.pipeline, options.edge_classifier))
+    settings = settings_record(model, options, predictor_options)
+    options = check_options(predictor, options)
     items, failed = collect_inputs(inputs)
     run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
                                                    if item.stem != item.path.stem})
@@ -652,7 +677,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
                     ranges[item.sequence] = sequence_range(item.sequence)
                 span = ranges[item.sequence]
             run.written[item.stem], run.objects[item.stem] = segment_file(
-                item, out_dir, predictor, options, overwrite, span, memory_limit)
+                item, out_dir, predictor, options, overwrite, span, memory_limit, settings)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))

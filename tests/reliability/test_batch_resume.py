@@ -159,3 +159,24 @@ def test_a_ctc_run_killed_mid_sequence_keeps_its_frames_and_is_finished(tmp_path
         np.testing.assert_array_equal(masks[t] > 0, ref_masks[t] > 0)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"mask{t:03d}.tif" for t in masks] + ["res_track.txt", "tracks.csv"])
+
+
+def test_a_rerun_with_other_settings_does_not_pass_old_results_off_as_complete(tmp_path, capsys):
+    image = tmp_path / "one" / "cell.tif"
+    write_image(image, synthetic.generate("nuclei2d", seed=0, shape=(160, 160)).image)
+    out = tmp_path / "out"
+    assert main(["segment", *_args(image, "--out", out)]) == 0
+    labels_path = output_unit(out, "cell").outputs[0]
+    first = read_labels(labels_path)
+    capsys.readouterr()
+    # the same settings: complete, skipped
+    assert main(["segment", *_args(image, "--out", out)]) == 0
+    assert "complete" in capsys.readouterr().out
+    # other post-processing: the old result is not "complete"; it is kept until --overwrite
+    other = ["--post-param", "min_size=100000"]
+    assert main(["segment", *_args(image, "--out", out, *other)]) == 1
+    printed = capsys.readouterr()
+    assert "other settings" in printed.out + printed.err
+    np.testing.assert_array_equal(read_labels(labels_path), first)
+    assert main(["segment", *_args(image, "--out", out, *other, "--overwrite")]) == 0
+    assert read_labels(labels_path).max() == 0      # every object is below the new min_size

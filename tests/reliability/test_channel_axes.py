@@ -163,3 +163,17 @@ def test_a_two_channel_ome_tiff_is_not_segmented_as_a_stack(tmp_path, capsys):
                     tmp_path / "out") != 0
     assert "the image has 2" in capsys.readouterr().err
     assert not (tmp_path / "out" / "a.ome_labels.tif").exists()
+
+
+def test_ctc_frames_saved_with_a_channel_axis_give_2d_masks(tmp_path):
+    sequence = tmp_path / "data" / "01"
+    sequence.mkdir(parents=True)
+    for t in range(3):
+        frame = synthetic.generate("nuclei2d", seed=t, shape=(96, 96)).image
+        tifffile.imwrite(sequence / f"t{t:03d}.tif", frame[None], metadata={"axes": "CYX"})
+    result = tmp_path / "01_RES"
+    assert main(["ctc", str(sequence), "--model", "default", "--out", str(result),
+                 "--quiet"]) == 0
+    masks = sorted(result.glob("mask*.tif"))
+    assert len(masks) == 3
+    assert all(read_labels(mask).shape == (96, 96) for mask in masks)

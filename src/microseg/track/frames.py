@@ -16,7 +16,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.folders import list_images
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_image, read_image_axes, read_labels
 
 _NUMBER = re.compile(r"(\d+)$")
 
@@ -50,18 +50,32 @@ def open_sequence(path: str | Path, labels: bool = False) -> FrameSequence:
     frame numbers, or a stack that is not ``(T, Y, X)`` / ``(T, Z, Y, X)``.
     """
     path = Path(path)
-    read = read_labels if labels else read_image
     if path.is_dir():
+        read_frame = read_labels if labels else read_frame_image
         files, frames = _numbered(path, list_images(path))
-        return FrameSequence(path, frames, lambda k: read(files[k]), [str(f) for f in files])
+        return FrameSequence(path, frames, lambda k: read_frame(files[k]),
+                             [str(f) for f in files])
     if not path.exists():
         raise InputError(path, "not found")
-    stack = read(path)
+    stack = (read_labels if labels else read_image)(path)
     if stack.ndim not in (3, 4):
         raise InputError(path, f"a stack must be (T, Y, X) or (T, Z, Y, X), got shape "
                                f"{stack.shape}")
     return FrameSequence(path, list(range(len(stack))), lambda k: stack[k],
                          [f"{path} [t={k}]" for k in range(len(stack))])
+
+
+def read_frame_image(path: Path) -> np.ndarray:
+    """One frame file as ``(Y, X)`` or ``(Z, Y, X)``: the file's own axes, channels (and colour
+    samples) averaged, since the tracker's features take one intensity per pixel."""
+    image, axes = read_image_axes(path)
+    if "T" in axes:
+        raise InputError(path, f"a frame file holds a time axis (axes {axes})")
+    for letter in ("C", "S"):
+        if letter in axes:
+            image = image.mean(axis=axes.index(letter))
+            axes = axes.replace(letter, "")
+    return image
 
 
 def check_pair(labels: FrameSequence, images: FrameSequence) -> None:
