@@ -529,7 +529,8 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
             raise InputError(item.path, exc.reason) from None
         channels = _channels_first(image, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
-        with unit.staged(source) as (labels_path, overlay_path, csv_path):
+        with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
+                                                                 csv_path):
             write_labels(labels_path, labels)
             write_overlay(overlay_path, np.moveaxis(channels, 0, -1) if len(channels) == 3
                           else channels[0], labels)

@@ -16,6 +16,14 @@ METHODS = ("percentile", "minmax", "sequence", "none")
 #: extreme pixels (a hot pixel, a 1e30 artefact) would otherwise reach the network at values
 #: that swamp its whole receptive field. Real images stay far inside (a few spans at most).
 OUTLIER_SPANS = 20.0
+#: A pixel at or above the high percentile with at most one of its 8 in-plane neighbours at this
+#: fraction of its height above the low percentile or more is an isolated hot pixel (alone or in
+#: a pair: a camera defect, a cosmic ray; real objects are spread over several pixels by the
+#: optics).
+HOT_PIXEL_NEIGHBOURS = 0.5
+#: Hot pixels are replaced only when they hijack the high percentile: without them the
+#: percentile range shrinks below this fraction of what it was.
+HOT_PIXEL_HIJACK = 0.5
 
 
 def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8,
@@ -37,12 +45,55 @@ def normalize_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
         image = image.astype(np.float32)
     else:
         image, (lo, hi) = finite_float32(image, axis, (low, high))
+    if axis is None:
+        image, lo, hi = without_hot_pixels(image, lo, hi, (low, high))
     span = np.maximum(hi - lo, np.float32(eps))
     with np.errstate(over="ignore"):          # beyond float32: clipped to the bound just below
         out = ((image - lo) / span).astype(np.float32, copy=False)
     if clip:
         return np.clip(out, 0.0, 1.0)
     return _clip_outliers(out, f"{low:g}-{high:g} percentile")
+
+
+def without_hot_pixels(image: np.ndarray, lo: float, hi: float,
+                       percentiles: tuple[float, float]) -> tuple[np.ndarray, float, float]:
+    """``(image, lo, hi)`` with isolated hot pixels (see :data:`HOT_PIXEL_NEIGHBOURS`) replaced
+    by their second brightest neighbour and the ``percentiles`` taken again, when they hijack the high
+    percentile (:data:`HOT_PIXEL_HIJACK`), with an :class:`~microseg.errors.InputWarning`;
+    otherwise the inputs unchanged. ``image``: float32 ``(..., Y, X)``, neighbours in-plane."""
+    if image.ndim < 2 or hi <= lo:
+        return image, lo, hi
+    flat = image.reshape(-1)
+    index = np.flatnonzero(flat >= hi)
+    if not index.size:
+        return image, lo, hi
+    values = flat[index]
+    height, width = image.shape[-2:]
+    rows, cols = (index // width) % height, index % width
+    first = np.full(values.shape, -np.inf, np.float32)      # brightest neighbour
+    second = first.copy()                                    # second brightest
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            inside = ((rows + dy >= 0) & (rows + dy < height)
+                      & (cols + dx >= 0) & (cols + dx < width))
+            neighbour = np.where(inside, flat[np.where(inside, index + dy * width + dx, 0)],
+                                 -np.inf)
+            second = np.maximum(second, np.minimum(first, neighbour))
+            first = np.maximum(first, neighbour)
+    hot = (second - lo < HOT_PIXEL_NEIGHBOURS * (values - lo)) & np.isfinite(second)
+    if not hot.any():
+        return image, lo, hi
+    cleaned = image.copy()
+    cleaned.reshape(-1)[index[hot]] = second[hot]
+    new_lo, new_hi = (np.float32(v) for v in np.percentile(cleaned, percentiles))
+    if new_hi - new_lo >= HOT_PIXEL_HIJACK * (hi - lo):
+        return image, lo, hi
+    warnings.warn(InputWarning(None, f"{int(hot.sum())} isolated hot pixel(s) set the "
+                                     f"{percentiles[1]:g} percentile; replaced by a "
+                                     f"neighbour's value"), stacklevel=3)
+    return cleaned, new_lo, new_hi
 
 
 def finite_float32(image: np.ndarray, axis: tuple[int, ...] | None = None,
