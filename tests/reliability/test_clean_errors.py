@@ -98,6 +98,8 @@ def _tracking_dataset(root):
     ("1 0 2 0\n2 0 2 9\n", r"bad track table: parents not listed as labels \[9\]"),
     ("1 0 2 0\n1 0 2 0\n2 0 2 0\n", r"bad track table: repeated labels \[1\]"),
     ("1 0 2 0\n2 0 5 0\n", r"tracks \[2\] end after the last frame 2"),
+    ("", r"lists no tracks.*"),
+    ("\n\n", r"lists no tracks.*"),
 ])
 def test_a_malformed_result_track_file_gets_our_readers_error(tmp_path, text, problem):
     res, gt = _tracking_dataset(tmp_path)

@@ -92,7 +92,11 @@ def _check_layout(res_dir: Path, gt_dir: Path) -> None:
     if not (res_dir / "res_track.txt").is_file():
         raise InputError(res_dir / "res_track.txt", "DET/TRA need the result track file")
     read_track_file(tra / "man_track.txt")
-    _check_frames(read_track_file(res_dir / "res_track.txt"), n_masks, res_dir / "res_track.txt")
+    tracks = read_track_file(res_dir / "res_track.txt")
+    if not len(tracks):
+        raise InputError(res_dir / "res_track.txt", "lists no tracks: a result without objects "
+                                                    "has nothing to score (DET and TRA are 0)")
+    _check_frames(tracks, n_masks, res_dir / "res_track.txt")
 
 
 def _check_frames(tracks: np.ndarray, n_frames: int, path: Path) -> None:
