@@ -21,8 +21,10 @@ OUTLIER_SPANS = 20.0
 #: a pair: a camera defect, a cosmic ray; real objects are spread over several pixels by the
 #: optics).
 HOT_PIXEL_NEIGHBOURS = 0.5
-#: Hot pixels are replaced only when they hijack the high percentile: without them the
-#: percentile range shrinks below this fraction of what it was.
+#: Hot pixels are replaced only when they hijack the high percentile: they make up at least
+#: this share of the pixels at or above it (a cheap first test; noise alone gives a few percent)
+#: and without them the percentile range shrinks below :data:`HOT_PIXEL_HIJACK` of what it was.
+HOT_PIXEL_SHARE = 0.25
 HOT_PIXEL_HIJACK = 0.5
 
 
@@ -83,7 +85,7 @@ def without_hot_pixels(image: np.ndarray, lo: float, hi: float,
             second = np.maximum(second, np.minimum(first, neighbour))
             first = np.maximum(first, neighbour)
     hot = (second - lo < HOT_PIXEL_NEIGHBOURS * (values - lo)) & np.isfinite(second)
-    if not hot.any():
+    if np.count_nonzero(hot) < HOT_PIXEL_SHARE * hot.size:   # too few to hold the percentile
         return image, lo, hi
     cleaned = image.copy()
     cleaned.reshape(-1)[index[hot]] = second[hot]
