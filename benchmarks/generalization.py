@@ -234,6 +234,7 @@ def fold_config(recipe: dict, fold: int, groups: list[dict], runs: Path,
                                     "val": str(folder / "stop.txt")}}
     config = {key: value for key, value in recipe.items() if key not in ("init", "output")}
     config["data"] = {**recipe["data"], "sources": [source]}
+    config["scheme"] = {"name": "mix"}           # one dataset: every scheme draws the same
     config["iterations"] = iterations
     config["validation"] = {**recipe.get("validation", {}), "select": None}
     config["output"] = str(folder)
@@ -249,7 +250,8 @@ def train_fold(config: Path) -> None:
     command = [sys.executable, "-m", "microseg", "train", str(config), "--out", str(folder)]
     if (folder / "last.pt").exists():
         command += ["--resume", str(folder / "last.pt")]
-    subprocess.run(command, check=True)
+    if subprocess.run(command).returncode != 0:
+        raise SystemExit(f"training {config} failed (see the error above); rerun to resume")
     (folder / "done").write_text("trained\n")
 
 
@@ -335,11 +337,16 @@ def cross_config(recipe: dict, held_out: str, runs: Path, iterations: int) -> Pa
     """Write the config that trains ``recipe`` without CTC dataset ``held_out`` → its path."""
     folder = runs / f"without-{held_out}"
     folder.mkdir(parents=True, exist_ok=True)
-    sources = [s for s in recipe["data"]["sources"] if s.get("name") != held_out]
-    if len(sources) == len(recipe["data"]["sources"]):
+    names = [s.get("name") for s in recipe["data"]["sources"]]
+    if held_out not in names:
         raise SystemExit(f"the recipe has no source named {held_out}")
+    sources = [s for s in recipe["data"]["sources"] if s.get("name") != held_out]
     config = {key: value for key, value in recipe.items() if key not in ("init", "output")}
     config["data"] = {**recipe["data"], "sources": sources}
+    scheme = dict(recipe.get("scheme") or {})
+    if "repeats" in scheme:                      # one entry per source: drop the held-out one
+        scheme["repeats"] = [r for r, n in zip(scheme["repeats"], names) if n != held_out]
+        config["scheme"] = scheme
     config["iterations"] = iterations
     select = recipe.get("validation", {}).get("select")
     config["validation"] = {**recipe.get("validation", {}),
