@@ -1,7 +1,5 @@
 """Files from strangers never run code: a crafted pickle handed to the EM pipeline as its edge
 classifier is refused with a clean error, and its payload never executes."""
-import os
-
 import joblib
 import numpy as np
 
@@ -9,20 +7,11 @@ from microseg.cli import main
 from microseg.io.images import write_labels
 
 
-class _Payload:
-    """Unpickling this runs a shell command that leaves a marker file."""
 
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_em_pipeline_refuses_a_crafted_joblib_edge_classifier(tmp_path, capsys):
-    marker = tmp_path / "payload-ran"
+def test_em_pipeline_refuses_a_crafted_joblib_edge_classifier(tmp_path, capsys, hostile):
+    payload, marker = hostile
     evil = tmp_path / "evil.joblib"
-    joblib.dump({"format": "microseg-edge-classifier", "payload": _Payload(marker)}, evil)
+    joblib.dump({"format": "microseg-edge-classifier", "payload": payload}, evil)
     image = tmp_path / "section.tif"
     write_labels(image, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8))
     out = tmp_path / "out"
@@ -32,3 +21,12 @@ def test_em_pipeline_refuses_a_crafted_joblib_edge_classifier(tmp_path, capsys):
     assert "can run code" in capsys.readouterr().err
     assert not marker.exists()
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_hostile_payload_does_run_when_unpickled(hostile):
+    """The other tests' `not marker.exists()` means something: this payload is live."""
+    import pickle
+
+    payload, marker = hostile
+    pickle.loads(pickle.dumps(payload))
+    assert marker.exists()

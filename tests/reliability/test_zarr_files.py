@@ -1,7 +1,6 @@
 """A stranger's Zarr folder is read as numbers or refused with our error: object arrays (whose
 codecs may unpickle) are never decoded, malformed metadata and chunks give InputError."""
 import json
-import os
 import pickle
 
 import numpy as np
@@ -10,13 +9,6 @@ import pytest
 from microseg.errors import InputError
 from microseg.io.images import read_image
 
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def _zarr_v2_array(folder, meta, chunk=None):
@@ -29,12 +21,12 @@ def _zarr_v2_array(folder, meta, chunk=None):
     return folder
 
 
-def test_an_object_array_with_a_pickle_codec_is_refused_unread(tmp_path):
-    marker = tmp_path / "payload-ran"
+def test_an_object_array_with_a_pickle_codec_is_refused_unread(tmp_path, hostile):
+    payload, marker = hostile
     folder = _zarr_v2_array(tmp_path / "evil.zarr",
                             {"shape": [2], "chunks": [2], "dtype": "|O",
                              "filters": [{"id": "pickle"}]},
-                            pickle.dumps(np.array([_Payload(marker), 1], dtype=object)))
+                            pickle.dumps(np.array([payload, 1], dtype=object)))
     with pytest.raises(InputError):
         read_image(folder)
     assert not marker.exists()

@@ -1,5 +1,4 @@
 import json
-import os
 
 import joblib
 import numpy as np
@@ -85,26 +84,17 @@ def test_load_rejects_other_feature_versions_and_foreign_files(tmp_path, classif
         EdgeClassifier.load(tmp_path / "missing.npz")
 
 
-class _Payload:
-    """Unpickling this runs a command that leaves a file behind."""
 
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_a_hostile_pickle_is_refused_without_running_it(tmp_path, classifier):
-    marker = tmp_path / "pwned"
+def test_a_hostile_pickle_is_refused_without_running_it(tmp_path, classifier, hostile):
+    payload, marker = hostile
     for name in ("evil.joblib", "evil.npz", "evil.pkl"):
-        joblib.dump({"format": "microseg-edge-classifier", "x": _Payload(marker)},
+        joblib.dump({"format": "microseg-edge-classifier", "x": payload},
                     tmp_path / name)
         with pytest.raises(InputError, match="can run code"):
             EdgeClassifier.load(tmp_path / name)
         assert not marker.exists()
     # an .npz holding a pickled object array is refused too (allow_pickle=False)
-    np.savez(tmp_path / "objects.npz", header=np.array([_Payload(marker)], dtype=object))
+    np.savez(tmp_path / "objects.npz", header=np.array([payload], dtype=object))
     with pytest.raises(InputError):
         EdgeClassifier.load(tmp_path / "objects.npz")
     assert not marker.exists()
