@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from microseg.errors import InputError, MicrosegError, warnings_naming
+from microseg.errors import InputError, MicrosegError
 
 if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
@@ -118,14 +118,11 @@ def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "Segmen
     ``record`` (:func:`_scratch_record`) is written first, when there is one."""
     from tqdm import tqdm
 
-    from dataclasses import replace
-
     from microseg.io.atomic import partial_files
-    from microseg.io.axes import single_image_channel_axis
     from microseg.io.ctc import index_width
-    from microseg.io.images import read_image_axes, write_labels
+    from microseg.io.images import write_labels
     from microseg.io.units import write_record
-    from microseg.segment import segment, sequence_range
+    from microseg.segment import read_input, segment_input, sequence_range
 
     scratch.mkdir(parents=True, exist_ok=True)
     if record is not None:
@@ -139,16 +136,8 @@ def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "Segmen
         for part in partial_files(paths[t]):
             part.unlink()
         path = seq.frame_path(t)
-        try:
-            image, axes = read_image_axes(path, options.channel_axis)
-            frame_options = replace(options,
-                                    channel_axis=single_image_channel_axis(axes, path))
-            with warnings_naming(path):
-                labels = segment(image, predictor, intensity_range=span,
-                                 **frame_options.kwargs())
-        except InputError as exc:
-            raise InputError(path, exc.reason) from None
-        write_labels(paths[t], labels)
+        image, frame_options = read_input(path, options)
+        write_labels(paths[t], segment_input(path, image, predictor, frame_options, span))
 
 
 def _remove_empty(out_dir: Path, created: bool) -> None:

@@ -33,10 +33,11 @@ stays light).
 """
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from microseg.errors import ConfigError, InputError, MicrosegError
 
@@ -490,16 +491,42 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
                                                                  options.pipeline))
 
 
+def read_input(path: Path, options: SegmentOptions) -> tuple["np.ndarray", SegmentOptions]:
+    """An input file as stored, read with its own axes, and ``options`` with the file's channel
+    axis (a time axis is an :class:`InputError`)."""
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.images import read_image_axes
+
+    image, axes = read_image_axes(path, options.channel_axis)
+    return image, replace(options, channel_axis=single_image_channel_axis(axes, path))
+
+
+def segment_input(path: Path, image: "np.ndarray", predictor: "Predictor",
+                  options: SegmentOptions,
+                  intensity_range: tuple[float, float] | None = None) -> "np.ndarray":
+    """:func:`segment` on an image read from ``path`` (:func:`read_input`); its warnings and
+    errors name the file."""
+    from microseg.errors import warnings_naming
+
+    try:
+        with warnings_naming(path):
+            return segment(image, predictor, intensity_range=intensity_range,
+                           **options.kwargs())
+    except InputError as exc:
+        raise InputError(path, exc.reason) from None
+
+
 def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  options: SegmentOptions, overwrite: bool = False,
-                 intensity_range: tuple[float, float] | None = None,
-                 memory_limit: int | None = None,
+                 intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
+                 = None, memory_limit: int | None = None,
                  settings: dict[str, Any] | None = None) -> tuple[list[Path], int]:
     """Segment one input file and write its three outputs as one unit (:func:`output_unit`:
     claimed, written together, marked complete with the input and ``settings``, see
     :func:`settings_record`) → ``(paths, number of objects)``.
 
-    Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
+    ``intensity_range`` (sequence normalisation) may be a function, called only when the image
+    is segmented. Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
     ``overwrite``) or another process holds it, and :class:`InputError`, writing nothing, for
     outputs in the way (:func:`_check_unit`) or an image that would need more memory than
     ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
@@ -507,8 +534,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     import numpy as np
 
     from microseg.errors import warnings_naming
-    from microseg.io.axes import single_image_channel_axis
-    from microseg.io.images import read_image_axes, write_labels
+    from microseg.io.images import write_labels
     from microseg.io.overlay import write_overlay
     from microseg.io.units import source_record
     from microseg.measure import measure, write_measurements_csv
@@ -518,15 +544,10 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image, axes = read_image_axes(item.path, options.channel_axis)
-        options = replace(options, channel_axis=single_image_channel_axis(axes, item.path))
+        image, options = read_input(item.path, options)
         check_memory(item.path, image, predictor, options, memory_limit)
-        try:
-            with warnings_naming(item.path):
-                labels = segment(image, predictor, intensity_range=intensity_range,
-                                 **options.kwargs())
-        except InputError as exc:
-            raise InputError(item.path, exc.reason) from None
+        span = intensity_range() if callable(intensity_range) else intensity_range
+        labels = segment_input(item.path, image, predictor, options, span)
         channels = _channels_first(image, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
         with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
@@ -669,14 +690,19 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
                                                    if item.stem != item.path.stem})
     sequence_method = predictor.normalization.method == "sequence"
     ranges: dict[Path, tuple[float, float]] = {}
+
+    def range_of(sequence: Path) -> tuple[float, float]:
+        """The sequence's intensity range, read once and only when an image needs it."""
+        if sequence not in ranges:
+            ranges[sequence] = sequence_range(sequence)
+        return ranges[sequence]
+
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):
         start = time.perf_counter()
         try:
             span = None
             if sequence_method and item.sequence is not None:
-                if item.sequence not in ranges:
-                    ranges[item.sequence] = sequence_range(item.sequence)
-                span = ranges[item.sequence]
+                span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
                 item, out_dir, predictor, options, overwrite, span, memory_limit, settings)
             run.seconds[item.stem] = time.perf_counter() - start
