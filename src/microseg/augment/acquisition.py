@@ -44,41 +44,58 @@ def augment_acquisition(image: np.ndarray, config: AcquisitionConfig,
         channel = background + signal * (channel - background)
         channel = channel * field + spots * signal
         expected = np.clip(channel + config.offset, 0.0, None) * photons
-        channel = rng.poisson(expected).astype(np.float32) / photons
-        if read_noise > 0:
-            channel = channel + rng.normal(0.0, read_noise, size=spatial).astype(np.float32)
+        channel = (photon_noise(expected, read_noise * photons, rng) / photons).astype(np.float32)
         channel = normalize_percentile(channel, *config.percentiles)
         out[c] = 1.0 - channel if invert else channel
     return out
 
 
-def _illumination(spatial: tuple[int, ...], strength: float,
-                  rng: np.random.Generator) -> np.ndarray | float:
-    """A multiplicative field over the in-plane axes: ``1 + a·(plane through the centre)`` with
-    the plane's extreme at ``± a``, ``a`` uniform in ``[0, strength]`` (1 when strength is 0)."""
-    if strength <= 0:
-        return 1.0
-    amplitude = rng.uniform(0.0, strength)
-    angle = rng.uniform(0.0, 2 * np.pi)
-    ys, xs = (np.linspace(-1.0, 1.0, n, dtype=np.float32) for n in spatial[-2:])
+def photon_noise(expected: np.ndarray, read_noise: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Camera counts (float64, same shape) for ``expected`` photons per pixel: Poisson shot
+    noise plus Gaussian read noise of standard deviation ``read_noise`` (photons)."""
+    counts = rng.poisson(expected).astype(np.float64)
+    return counts + rng.normal(0.0, read_noise, size=counts.shape) if read_noise > 0 else counts
+
+
+def planar_field(shape: tuple[int, int], amplitude: float, angle: float) -> np.ndarray:
+    """``1 + amplitude · plane`` float32 ``(Y, X)``: a plane through the image centre rising
+    along ``angle`` (radians; 0 = down the rows), scaled to reach ± ``amplitude`` at its
+    extremes."""
+    ys, xs = (np.linspace(-1.0, 1.0, n, dtype=np.float32) for n in shape)
     plane = np.cos(angle) * ys[:, None] + np.sin(angle) * xs[None, :]
     plane /= max(float(np.abs(plane).max()), 1e-6)
     return (1.0 + amplitude * plane).astype(np.float32)
 
 
+def spot_field(shape: tuple[int, int], ys: np.ndarray, xs: np.ndarray, peaks: np.ndarray,
+               sigma: float) -> np.ndarray:
+    """Gaussian spots of standard deviation ``sigma`` (px) centred at ``(ys, xs)``, each
+    peaking at its value in ``peaks`` (when apart), float32 ``(Y, X)``."""
+    canvas = np.zeros(shape, np.float32)
+    canvas[ys, xs] = peaks
+    # a lone unit impulse blurred by sigma peaks at 1 / (2π σ²)
+    return ndi.gaussian_filter(canvas, sigma, mode="constant") * np.float32(2 * np.pi * sigma ** 2)
+
+
+def _illumination(spatial: tuple[int, ...], strength: float,
+                  rng: np.random.Generator) -> np.ndarray | float:
+    """A multiplicative field over the in-plane axes (:func:`planar_field`), its amplitude
+    uniform in ``[0, strength]`` and its direction uniform (1 when strength is 0)."""
+    if strength <= 0:
+        return 1.0
+    amplitude = rng.uniform(0.0, strength)
+    return planar_field(spatial[-2:], amplitude, rng.uniform(0.0, 2 * np.pi))
+
+
 def _spots(spatial: tuple[int, ...], config: AcquisitionConfig,
            rng: np.random.Generator) -> np.ndarray | float:
-    """Bright outliers ``(*spatial)``: up to ``spots`` Gaussian blobs of radius 1–3 px and peak
+    """Bright outliers ``(Y, X)``: up to ``spots`` Gaussian blobs of radius 1–3 px and peak
     ``spot_brightness`` (drawn per spot) in normalised units, placed uniformly (0 when none)."""
     count = int(rng.integers(0, config.spots + 1)) if rng.random() < config.spots_p else 0
     if count == 0:
         return 0.0
-    canvas = np.zeros(spatial[-2:], np.float32)
     ys = rng.integers(0, spatial[-2], count)
     xs = rng.integers(0, spatial[-1], count)
-    canvas[ys, xs] = rng.uniform(*config.spot_brightness, count).astype(np.float32)
-    sigma = rng.uniform(1.0, 3.0)
-    blob = ndi.gaussian_filter(canvas, sigma, mode="constant")
-    # a lone unit impulse blurred by sigma peaks at 1 / (2π σ²): rescale so each spot peaks at
-    # its drawn brightness
-    return blob * np.float32(2 * np.pi * sigma ** 2)
+    peaks = rng.uniform(*config.spot_brightness, count).astype(np.float32)
+    return spot_field(spatial[-2:], ys, xs, peaks, rng.uniform(1.0, 3.0))

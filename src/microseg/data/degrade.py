@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from microseg.augment.acquisition import photon_noise, planar_field, spot_field
 from microseg.data.rescale import rescale_sample
 from microseg.data.sample import Sample
 from microseg.errors import InputError
@@ -86,24 +87,20 @@ def _dim(channels: np.ndarray, background: np.ndarray, signal: np.ndarray, level
         raise InputError(None, f"signal level must be > 0, got {level}")
     gain = PHOTONS / signal                                  # photons per intensity unit
     photons = np.clip(level * (channels - background) * gain + DARK_PHOTONS, 0, None)
-    counts = rng.poisson(photons) + rng.normal(0.0, READ_NOISE, channels.shape)
-    return background + (counts - DARK_PHOTONS) / gain
+    return background + (photon_noise(photons, READ_NOISE, rng) - DARK_PHOTONS) / gain
 
 
 def _tilt(shape: tuple[int, int], strength: float) -> np.ndarray:
     """``1 + strength · ramp`` with the ramp going from -1 to 1 along the image diagonal."""
-    ys = np.linspace(-1.0, 1.0, shape[0])[:, None]
-    xs = np.linspace(-1.0, 1.0, shape[1])[None, :]
-    return 1.0 + strength * (ys + xs) / 2
+    return planar_field(shape, strength, np.pi / 4)
 
 
 def _spots(shape: tuple[int, int], per_megapixel: float, rng: np.random.Generator) -> np.ndarray:
     """Gaussian spots of peak 1 and radius :data:`SPOT_SIGMA`, Poisson-many at the given
     density, placed uniformly."""
     count = rng.poisson(per_megapixel * shape[0] * shape[1] / 1e6)
-    canvas = np.zeros(shape, np.float64)
-    canvas[rng.integers(0, shape[0], count), rng.integers(0, shape[1], count)] = 1.0
-    return ndi.gaussian_filter(canvas, SPOT_SIGMA, mode="constant") * 2 * np.pi * SPOT_SIGMA ** 2
+    ys, xs = rng.integers(0, shape[0], count), rng.integers(0, shape[1], count)
+    return spot_field(shape, ys, xs, np.ones(count, np.float32), SPOT_SIGMA)
 
 
 def _rescale(image: np.ndarray, labels: np.ndarray, factor: float
