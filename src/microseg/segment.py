@@ -583,14 +583,14 @@ def _check_unit(unit: "OutputUnit", source: dict[str, Any], took_over: bool) -> 
     killed process (``took_over``)."""
     from microseg.io.units import Skipped
 
-    if unit.complete(source):
-        raise Skipped("complete (--overwrite redoes it)")
     record = unit.record()
+    written = all(path.exists() for path in unit.outputs)
+    if record == source and written:
+        raise Skipped("complete (--overwrite redoes it)")
     if record is not None and record.get("input") != source["input"]:
         raise InputError(unit.outputs[0], f"output of another input, {record.get('input')} "
                                           f"(use --overwrite to replace it)")
-    if record is not None and record.get("settings") != source.get("settings") \
-            and all(path.exists() for path in unit.outputs):
+    if record is not None and record.get("settings") != source.get("settings") and written:
         raise InputError(unit.outputs[0], "output made with another model or other settings "
                                           "(use --overwrite to replace it)")
     existing = [path for path in unit.outputs if path.exists()]

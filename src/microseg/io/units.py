@@ -69,10 +69,6 @@ class OutputUnit:
         """The input recorded by the marker, or None without a readable one."""
         return read_record(self.marker)
 
-    def complete(self, source: dict[str, Any]) -> bool:
-        """Whether the marker records ``source`` and every output exists."""
-        return self.record() == source and all(p.exists() for p in self.outputs)
-
     @contextlib.contextmanager
     def claimed(self) -> Iterator[bool]:
         """Hold the unit's lock for the block and yield whether it was taken over from a dead

@@ -265,9 +265,8 @@ class Normalization:
         if self.method == "percentile":
             low, high = self.percentiles
             return normalize_percentile(image, low, high, axis=axis)
-        image = finite_float32(image, axis)[0]
         if self.method == "none":
-            return image
+            return finite_float32(image, axis)[0]
         if self.method == "sequence" and intensity_range is not None:
             return normalize_minmax(image, *intensity_range)
         if self.per_channel:
