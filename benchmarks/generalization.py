@@ -243,11 +243,12 @@ def fold_config(recipe: dict, fold: int, groups: list[dict], runs: Path,
     return path
 
 
-def train_fold(config: Path) -> None:
+def train_fold(config: Path, threads: int) -> None:
     folder = config.parent
     if (folder / "best.pt").exists() and (folder / "done").exists():
         return
-    command = [sys.executable, "-m", "microseg", "train", str(config), "--out", str(folder)]
+    command = [sys.executable, "-m", "microseg", "train", str(config), "--out", str(folder),
+               "--threads", str(threads)]
     if (folder / "last.pt").exists():
         command += ["--resume", str(folder / "last.pt")]
     if subprocess.run(command).returncode != 0:
@@ -283,7 +284,7 @@ def cmd_logo(args: argparse.Namespace) -> dict:
     for fold in args.folds:
         config = fold_config(recipe, fold, groups, runs, args.iterations)
         if args.train:
-            train_fold(config)
+            train_fold(config, args.threads)
         checkpoint = config.parent / "best.pt"
         if checkpoint.exists():
             predictor = load_model(str(checkpoint), threads=args.threads)
@@ -364,7 +365,7 @@ def cmd_ctc_cross(args: argparse.Namespace) -> dict:
     for held_out in args.held_out:
         config = cross_config(recipe, held_out, runs, args.iterations)
         if args.train:
-            train_fold(config)
+            train_fold(config, args.threads)
         checkpoint = config.parent / "best.pt"
         if not checkpoint.exists():
             print(f"without {held_out}: no {checkpoint} (train with --train)")
@@ -438,7 +439,8 @@ def main(argv: list[str] | None = None) -> None:
     polarity = commands.add_parser("polarity", help="both polarities, with and without the rule")
     polarity.add_argument("--model", default="default")
     for sub in (groups, sweep, logo, cross, polarity):
-        sub.add_argument("--threads", type=int, default=2)
+        sub.add_argument("--threads", type=int, default=2, help="CPU threads for training and "
+                         "inference")
         sub.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     args = parser.parse_args(argv)
     reexec_with_tuned_malloc([sys.executable, *sys.argv])
