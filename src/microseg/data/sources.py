@@ -23,7 +23,8 @@ from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import group_of, parse_filename_metadata, range_split
 from microseg.errors import ConfigError, InputError, warnings_naming
 from microseg.io.images import as_labels, check_same_shape
-from microseg.preprocess.normalize import Normalization, to_grey
+from microseg.preprocess.channels import to_channels
+from microseg.preprocess.normalize import Normalization, intensity_range
 
 
 @dataclass
@@ -125,27 +126,6 @@ def source_name(source: SourceConfig, root: str | None = None) -> str:
         if folder.name.lower() not in _GENERIC:
             return folder.name
     return source.kind
-
-
-def to_channels(image: np.ndarray, channels: int, ndim: int = 2,
-                path: str | Path | None = None) -> np.ndarray:
-    """Image as read (``(Y, X)``, ``(Y, X, 3|4)`` RGB(A) or ``(Z, Y, X)`` for ``ndim=3``) →
-    ``(C, *spatial)`` with ``C = channels``: 1 = grey (colour by luminance, alpha dropped), 3 = RGB
-    (grey replicated). float32, except that a grey integer image keeps its dtype for
-    :class:`~microseg.preprocess.normalize.Normalization` (which returns float32) to count its
-    values. Other layouts raise :class:`InputError` naming ``path``."""
-    image = np.asarray(image)
-    colour = ndim == 2 and image.ndim == 3 and image.shape[-1] in (3, 4)
-    if image.ndim != ndim and not colour:
-        raise InputError(path, f"expected a {ndim}D image (grey{' or RGB(A)' if ndim == 2 else ''}"
-                               f"), got shape {image.shape}")
-    if channels == 1:
-        if colour:
-            return to_grey(image)[None]
-        return (image if image.dtype.kind in "ui" else image.astype(np.float32))[None]
-    if colour:
-        return np.moveaxis(image[..., :3], -1, 0).astype(np.float32)
-    return np.repeat(image[None].astype(np.float32), channels, axis=0)
 
 
 def _modality_included(source: SourceConfig, entry: _Entry, piece: _Piece) -> bool:
@@ -318,7 +298,8 @@ def _ctc_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
     for seq in sequences:
         truth_of = _ctc_truths(seq, source.gt)
         group = f"{seq.dataset_dir.name}/{seq.name}" if several else seq.name
-        intensity = functools.lru_cache(maxsize=None)(functools.partial(_sequence_range, seq))
+        intensity = functools.lru_cache(maxsize=None)(
+            lambda seq=seq: intensity_range(map(seq.image, seq.frames)))
         for t, truth in sorted(truth_of.items()):
             if t not in seq:
                 raise InputError(seq.path, f"{truth} SEG annotates frame {t}, which the "
@@ -375,15 +356,6 @@ def _ctc_pieces(seq, t: int, truth: str, source: SourceConfig) -> list[_Piece]:
                    f"_z{z:03d}", {"z": int(z)}) for z, labels in frame.seg_slices.items()]
 
 
-def _sequence_range(seq) -> tuple[float, float]:
-    """Minimum and maximum intensity over every frame of a sequence (XB-Net normalisation)."""
-    low, high = np.inf, -np.inf
-    for t in seq.frames:
-        image = seq.image(t)
-        low, high = min(low, float(image.min())), max(high, float(image.max()))
-    return low, high
-
-
 # --- COCO (LIVECell) -------------------------------------------------------------------------
 
 def _coco_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
@@ -424,7 +396,7 @@ def _isbi_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
         raise InputError(label_path, f"membrane stack shape {membrane.shape} does not match the "
                                      f"image stack {stack.shape} of {image_path}")
     instances = membrane_to_instances(membrane, path=label_path)
-    intensity = (float(stack.min()), float(stack.max()))
+    intensity = intensity_range([stack])
     width = max(2, len(str(len(stack) - 1)))
     return [_Entry(name=f"z{z:0{width}d}", group=f"z{z:0{width}d}", position=z,
                    load=functools.partial(_isbi_piece, stack, instances, z),
