@@ -652,10 +652,8 @@ def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) ->
 def sequence_range(sequence: Path) -> tuple[float, float]:
     """(min, max) intensity over every frame of a CTC sequence folder."""
     from microseg.io.ctc import CTCSequence
-    from microseg.preprocess.normalize import intensity_range
 
-    seq = CTCSequence(sequence)
-    return intensity_range(map(seq.image, seq.frames))
+    return CTCSequence(sequence).intensity_range()
 
 
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
