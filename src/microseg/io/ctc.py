@@ -16,10 +16,9 @@ challenge's own files are.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -315,8 +314,8 @@ def ctc_items(src: str | Path, truth: str = "gt",
         truth_of = _truths(seq, truth.split("+"))
         looked_in += [f"{seq.name}_{'GT' if kind == 'gt' else 'ST'}" for kind in truth.split("+")]
         prefix = f"{seq.dataset_dir.name}_{seq.name}"
-        frame_of = functools.lru_cache(maxsize=1)(seq.frame)  # one read for a frame's items
-        span = functools.lru_cache(maxsize=1)(seq.intensity_range)
+        frame_of = lru_cache(maxsize=1)(seq.frame)  # one read for a frame's items
+        span = lru_cache(maxsize=1)(seq.intensity_range)
         for t, kind in sorted(truth_of.items()):
             annotation = seq.gt if kind == "gt" else seq.silver
             if t not in seq:
