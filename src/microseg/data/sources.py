@@ -212,19 +212,17 @@ def _fields(source: SourceConfig, file_name: str) -> dict[str, str] | None:
     return fields
 
 
-def _group(source: SourceConfig, fields: dict[str, str], default: str) -> str:
-    return group_of(fields, source.group_by) if source.group_by else default
-
-
-def _with_fields(source: SourceConfig, listing: Listing, file_name: str) -> Listing:
-    """Items whose ``meta[file_name]`` the ``include`` filter keeps, with the file-name fields
-    in ``meta`` and, with ``group_by``, their group from those fields."""
+def _with_fields(source: SourceConfig, listing: Listing, name_key: str) -> Listing:
+    """Items whose file name (``meta[name_key]``) the ``include`` filter keeps, with its
+    file-name fields added to ``meta`` and, with ``group_by``, their group made of those
+    fields."""
     kept = []
     for item, split in listing:
-        fields = _fields(source, Path(item.meta[file_name]).name)
+        fields = _fields(source, Path(item.meta[name_key]).name)
         if fields is not None:
-            kept.append((dataclasses.replace(item, group=_group(source, fields, item.group),
-                                             meta={**item.meta, **fields}), split))
+            group = group_of(fields, source.group_by) if source.group_by else item.group
+            kept.append((dataclasses.replace(item, group=group, meta={**item.meta, **fields}),
+                         split))
     return kept
 
 
