@@ -653,9 +653,7 @@ def sequence_range(sequence: Path) -> tuple[float, float]:
     """(min, max) intensity over every frame of a CTC sequence folder."""
     from microseg.io.ctc import CTCSequence
 
-    seq = CTCSequence(sequence)
-    extremes = [(float(f.min()), float(f.max())) for f in map(seq.image, seq.frames)]
-    return min(e[0] for e in extremes), max(e[1] for e in extremes)
+    return CTCSequence(sequence).intensity_range()
 
 
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,

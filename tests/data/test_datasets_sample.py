@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 from skimage.draw import disk
+from skimage.measure import regionprops
 from skimage.morphology import disk as disk_footprint
 
 from microseg.data.rescale import (
@@ -42,15 +43,19 @@ def test_sample_checks_shapes_and_dtypes():
         Sample(np.zeros((1, 8, 9), np.float32), labels, name="a", ignore=np.zeros((8, 9), np.uint8))
 
 
-def test_equivalent_diameters_match_formula():
+def test_equivalent_diameters_match_regionprops_in_2d_and_3d():
     labels = np.zeros((20, 20), np.uint16)
     labels[0:10, 0:10] = 3          # 100 px, id 1 and 2 absent
     labels[15:17, 15:20] = 7        # 10 px
-    expected = 2 * np.sqrt(np.array([100, 10]) / np.pi)
-    assert np.allclose(equivalent_diameters(labels), expected)
+    expected = [r.equivalent_diameter_area for r in regionprops(labels)]
+    np.testing.assert_allclose(equivalent_diameters(labels), expected, rtol=1e-12)
+    assert equivalent_diameters(labels)[0] == pytest.approx(2 * np.sqrt(100 / np.pi))
     cube = np.zeros((5, 5, 5), np.uint16)
     cube[:3, :3, :3] = 1
-    assert np.allclose(equivalent_diameters(cube), np.cbrt(6 * 27 / np.pi))
+    cube[4, 4, 3:] = 2
+    expected = [r.equivalent_diameter_area for r in regionprops(cube)]
+    np.testing.assert_allclose(equivalent_diameters(cube), expected, rtol=1e-12)
+    assert equivalent_diameters(cube)[0] == pytest.approx(np.cbrt(6 * 27 / np.pi))
     assert np.isnan(median_diameter(np.zeros((4, 4), np.uint16)))
 
 

@@ -7,7 +7,7 @@ from skimage.draw import disk
 
 from microseg.config import from_dict, load_yaml
 from microseg.data.config import DataConfig, SourceConfig
-from microseg.data.sources import load_samples, load_source, to_channels
+from microseg.data.sources import load_samples, load_source
 from microseg.errors import ConfigError, InputError
 from microseg.io.coco import labels_to_coco, write_coco
 from microseg.io.ctc import write_ctc_sequence
@@ -389,19 +389,3 @@ def test_isbi_slice_ranges_and_connected_components(tmp_path):
         np.testing.assert_array_equal(s.labels > 0, membrane == 255)
         assert 0.0 <= s.image.min() and s.image.max() <= 1.0
     assert max(s.image.max() for s in train + val) == pytest.approx(1.0)
-
-
-def test_to_channels_rejects_bad_layouts():
-    with pytest.raises(InputError, match="im.tif"):
-        to_channels(np.zeros((4, 5, 6)), 1, 2, "im.tif")
-    assert to_channels(np.zeros((4, 5, 6)), 1, 3).shape == (1, 4, 5, 6)
-    assert to_channels(np.zeros((5, 6, 3)), 3).shape == (3, 5, 6)
-
-
-def test_to_channels_keeps_grey_integers_for_the_normalisation_to_count():
-    grey = np.arange(30, dtype=np.uint16).reshape(5, 6)
-    kept = to_channels(grey, 1)
-    assert kept.dtype == np.uint16 and np.array_equal(kept[0], grey)
-    assert to_channels(grey.astype(bool), 1).dtype == np.float32
-    assert to_channels(np.stack([grey] * 3, -1), 1).dtype == np.float32   # luminance
-    assert to_channels(grey, 3).dtype == np.float32

@@ -142,6 +142,7 @@ def test_dataset_reads_images_from_nested_root(tmp_path):
     assert len(dataset.annotations(1)) == 4
     items = coco_items(path, image_root=tmp_path / "imgs")
     assert [i.name for i in items] == ["cell_1"]
+    assert items[0].meta == {"path": str(path), "image_id": 1, "file_name": "cell_1.png"}
     loaded_image, loaded_labels = items[0].load()
     np.testing.assert_array_equal(loaded_labels, labels)
     with pytest.raises(InputError, match="no image with id 2"):

@@ -9,6 +9,7 @@ from microseg.errors import InputError
 from microseg.io import CTCSequence, ctc_items, find_sequences, read_ctc_result, read_track_file, \
     write_ctc_result, write_ctc_sequence, write_track_file
 from microseg.io.ctc import CTCGroundTruth, index_width
+from microseg.io.images import write_image
 
 RNG = np.random.default_rng(3)
 
@@ -98,6 +99,38 @@ def test_silver_truth_and_truth_choice(tmp_path):
     assert len(ctc_items(tmp_path, truth="silver")) == 2
     with pytest.raises(InputError, match="truth must be"):
         seq.frame(0, truth="bronze")
+
+
+def test_items_carry_group_frame_sequence_range_and_the_ignore_rule(tmp_path):
+    images, masks, _ = _moving_squares(3)
+    images[0][0, 0] = 250                               # frame 0 has no SEG but sets the maximum
+    write_ctc_sequence(tmp_path, 1, images, seg={1: np.where(masks[1] == 1, 1, 0),
+                                                 2: masks[2]}, tra=dict(enumerate(masks)))
+    write_ctc_sequence(tmp_path, 1, images, seg={0: masks[0], 1: masks[1]}, gt_folder="ST")
+    calls = []
+
+    def rule(seg, markers):
+        calls.append((seg.copy(), markers.copy()))
+        return (markers > 0) & (seg == 0)
+
+    items = ctc_items(tmp_path / "01", truth="gt+silver", ignore=rule)
+    assert [(i.position, i.meta["truth"]) for i in items] == [(0, "silver"), (1, "gt"), (2, "gt")]
+    assert {i.group for i in items} == {f"{tmp_path.name}_01"}
+    assert items[1].meta["path"].endswith("t001.tif") and items[1].meta["t"] == 1
+    low = min(int(im.min()) for im in images)
+    assert all(i.intensity_range() == (low, 250.0) for i in items)
+    ignore = items[1].ignore()                          # cell 2 has a marker but no SEG label
+    np.testing.assert_array_equal(ignore, masks[1] == 2)
+    np.testing.assert_array_equal(calls[-1][1], masks[1])
+    assert not items[0].ignore().any()                  # silver truth, gold TRA markers
+    np.testing.assert_array_equal(calls[-1][1], masks[0])
+    assert ctc_items(tmp_path / "01")[0].ignore is None
+    (tmp_path / "other" / "01").mkdir(parents=True)
+    write_image(tmp_path / "other" / "01" / "t000.tif", images[0])
+    with pytest.raises(InputError, match="no frame with SEG annotation.*01_GT"):
+        ctc_items(tmp_path / "other" / "01")
+    with pytest.raises(InputError, match="truth must be"):
+        ctc_items(tmp_path, truth="bronze")
 
 
 def test_find_sequences(tmp_path):

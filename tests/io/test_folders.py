@@ -122,3 +122,22 @@ def test_folder_items_with_id_file(tmp_path):
     assert [item.name for item in items] == ["b"]
     image, labels = items[0].load()
     assert image[0, 0] == 1 and labels[0, 0] == 2
+    assert items[0].group == "b" and items[0].position is None
+    assert items[0].meta == {"path": str(tmp_path / "images" / "b.png"),
+                             "labels_path": str(tmp_path / "labels" / "b.tif")}
+
+
+def test_folder_items_sharing_one_label_image_by_label_stem(tmp_path):
+    _make(tmp_path / "images", ["p1_c1.png", "p1_c2.png", "p2_c1.png"])
+    for i, name in enumerate(["p1", "p2", "unused"]):
+        write_labels(tmp_path / "masks" / f"{name}.tif", np.full((6, 7), i + 1, np.uint16))
+    items = folder_items(tmp_path, image_dir="images", label_dir=tmp_path / "masks",
+                         label_stem=lambda image: image.stem.split("_")[0])
+    assert [(i.name, i.load()[1][0, 0]) for i in items] == [("p1_c1", 1), ("p1_c2", 1),
+                                                            ("p2_c1", 2)]
+    with pytest.raises(InputError, match="ids without an image: \\['q'\\]"):
+        folder_items(tmp_path, ids=["p1_c1", "q"], label_dir="masks",
+                     label_stem=lambda image: "p1")
+    with pytest.raises(InputError, match="no label file p3.\\* for image p1_c1.png"):
+        folder_items(tmp_path, label_dir="masks", label_stem=lambda image: "p3")
+

@@ -118,6 +118,17 @@ def test_items_from_stack_files(tmp_path):
     np.testing.assert_array_equal(items[0].load()[1], EXPECTED)
 
 
+def test_items_are_positioned_by_slice_and_share_the_stack_range(tmp_path):
+    volume = np.stack([np.full((7, 9), 10 * (z + 1), np.uint8) for z in range(3)])
+    volume[2, 0, 0] = 3
+    write_image(tmp_path / "volume.tif", volume)
+    write_image(tmp_path / "membranes.tif", np.stack([MEMBRANE] * 3))
+    items = isbi_items(tmp_path / "volume.tif", labels=tmp_path / "membranes.tif")
+    assert [(i.position, i.group) for i in items] == [(0, "volume_z000"), (1, "volume_z001"),
+                                                      (2, "volume_z002")]
+    assert [i.intensity_range() for i in items] == [(3.0, 30.0)] * 3
+
+
 def test_items_with_mismatched_stacks(tmp_path):
     write_image(tmp_path / "volume.tif", np.zeros((2, 7, 9), np.uint8))
     write_image(tmp_path / "short.tif", np.stack([MEMBRANE]))

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from microseg.preprocess.normalize import (Normalization, integer_percentiles, normalize_minmax,
-                                           normalize_percentile, to_grey)
+from microseg.errors import InputError
+from microseg.preprocess.normalize import (Normalization, integer_percentiles, intensity_range,
+                                           normalize_minmax, normalize_percentile, to_grey)
 
 
 @pytest.mark.parametrize("clip", [False, True])
@@ -72,3 +73,20 @@ def test_integer_percentiles_of_a_wide_range_and_images_normalised_either_way():
     assert as_int.dtype == np.float32
     np.testing.assert_allclose(as_int, normalize_percentile(image.astype(np.float32)),
                                atol=1e-6)
+
+
+def test_intensity_range_spans_every_image_of_a_sequence_read_one_at_a_time():
+    frames = [np.array([[5, 7], [6, 6]], np.uint16), np.array([[2, 9]], np.uint16),
+              np.full((1, 3, 3), 4.5, np.float32)]
+    read = []
+
+    def lazily():
+        for frame in frames:
+            read.append(len(read))
+            yield frame
+
+    assert intensity_range(lazily()) == (2.0, 9.0) and read == [0, 1, 2]
+    assert intensity_range([frames[2]]) == (4.5, 4.5)
+    with pytest.raises(InputError, match="no image"):
+        intensity_range([])
+

@@ -16,7 +16,7 @@ from microseg.data.config import ALL, DataConfig, SourceConfig
 from microseg.data.rescale import diameter_range, median_diameter, rescale_sample, \
     scale_to_diameter
 from microseg.data.sample import Sample, summarize
-from microseg.data.sources import load_samples, load_source, source_name, to_channels
+from microseg.data.sources import load_samples, load_source, source_name
 from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import (
     PROTOPLAST_PATTERN,
@@ -39,5 +39,5 @@ __all__ = [
     "SplitConfig", "TrainingDataset", "augment_with_ignore", "diameter_range", "group_of",
     "group_split", "load_samples", "load_source", "median_diameter", "parse_filename_metadata", "random_split",
     "range_split", "rescale_sample", "scale_to_diameter", "source_name", "summarize",
-    "target_and_weight", "to_channels", "unannotated_mask",
+    "target_and_weight", "unannotated_mask",
 ]

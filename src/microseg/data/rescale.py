@@ -14,14 +14,14 @@ from microseg.errors import InputError
 
 def equivalent_diameters(labels: np.ndarray) -> np.ndarray:
     """Equivalent diameter (pixels) of every object of ``labels`` ``(Y, X)`` or ``(Z, Y, X)``:
-    the diameter of the disc (2D) or ball (3D) of the same area / volume. Ordered by label id;
-    ids that do not occur are skipped."""
+    the diameter of the disc (2D) or ball (3D) of the same area / volume
+    (:func:`microseg.measure.equivalent_diameter`). Ordered by label id; ids that do not occur
+    are skipped."""
+    from microseg.measure.moments import equivalent_diameter  # measure pulls numba: load lazily
+
     labels = np.asarray(labels)
     counts = np.bincount(labels.ravel().astype(np.int64))[1:]
-    sizes = counts[counts > 0].astype(np.float64)
-    if labels.ndim == 3:
-        return np.cbrt(6.0 * sizes / np.pi)
-    return 2.0 * np.sqrt(sizes / np.pi)
+    return equivalent_diameter(counts[counts > 0], labels.ndim)
 
 
 def median_diameter(labels: list[np.ndarray] | np.ndarray) -> float:

@@ -1,14 +1,16 @@
 """Read the datasets of a :class:`~microseg.data.config.DataConfig` into in-memory samples.
 
-Each source kind lists *entries* (one per image, frame or slice, with its group, position and
-the splits its files assign it to) without reading pixels (ISBI stacks excepted); a split selects
-entries; only the selected entries are read, converted to ``channels``, normalised and, if asked, rescaled. A CTC frame entry can yield
-several 2D samples (the annotated slices of a 3D frame).
+Each source kind is a thin wrapper over its :mod:`microseg.io` lister (``folder_items``,
+``ctc_items``, ``coco_items``, ``isbi_items``): the config picks the lister's arguments, and the
+listed :class:`~microseg.io.items.LabelledItem` objects get the sample names, groups and ``meta``
+of training, plus the split their files assign them to. No pixels are read while listing; a split
+selects items; only the selected items are read, converted to ``channels``, normalised and, if
+asked, rescaled. A 3D CTC frame read as 2D samples gives one sample per annotated slice.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,31 +25,15 @@ from microseg.data.sparse import unannotated_mask
 from microseg.data.splits import group_of, parse_filename_metadata, range_split
 from microseg.errors import ConfigError, InputError, warnings_naming
 from microseg.io.images import as_labels, check_same_shape
-from microseg.preprocess.normalize import Normalization, to_grey
+from microseg.io.items import LabelledItem
+from microseg.preprocess.channels import to_channels
+from microseg.preprocess.normalize import Normalization
 
-
-@dataclass
-class _Piece:
-    """Raw arrays of one sample as read from disk (image axes as stored)."""
-
-    image: np.ndarray
-    labels: np.ndarray
-    ignore: np.ndarray | None = None
-    suffix: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class _Entry:
-    """A listed but not yet read item of a source."""
-
-    name: str
-    group: str
-    load: Callable[[], list[_Piece]]
-    meta: dict[str, Any]
-    position: int | None = None
-    tags: tuple[str, ...] = ()
-    intensity_range: Callable[[], tuple[float, float]] | None = None
+#: The items of a source, each with the split its files assign it to ("" when they do not)
+Listing = list[tuple[LabelledItem, str]]
+#: The arrays of one sample as read: image (axes as stored), labels, ignore mask or None, name
+#: suffix and extra ``meta``
+Piece = tuple[np.ndarray, np.ndarray, "np.ndarray | None", str, dict[str, Any]]
 
 
 def load_samples(config: DataConfig, split: str) -> list[Sample]:
@@ -79,18 +65,18 @@ def load_source(source: SourceConfig, split: str, root: str | None = None) -> li
         raise ConfigError(f"source {source_name(source, root)!r} does not define split "
                           f"{split!r}; it defines {source.splits}")
     name = source_name(source, root)
-    entries = _LISTERS[source.kind](source, root)
-    if not entries:
+    listing = _LISTERS[source.kind](source, root)
+    if not listing:
         raise InputError(_source_path(source, root), f"source {name!r} has no item (include "
                                                      f"{source.include} rejects every file)")
-    _check_unique(entries, _source_path(source, root))
-    chosen = _select(source, entries, split)
+    _check_unique([item for item, _ in listing], _source_path(source, root))
+    chosen = _select(source, listing, split)
     if not chosen:
         raise InputError(_source_path(source, root), f"split {split!r} of source {name!r} is empty")
     samples = []
-    for entry in tqdm(chosen, desc=f"{name} {split}", unit="image", disable=None, leave=False):
-        samples.extend(_sample(source, name, entry, piece) for piece in entry.load()
-                       if _modality_included(source, entry, piece))
+    for item in tqdm(chosen, desc=f"{name} {split}", unit="image", disable=None, leave=False):
+        samples.extend(_sample(source, name, item, piece) for piece in _pieces(source, item)
+                       if _modality_included(source, item, piece))
     if not samples:
         among = (f" of modality {source.include_modalities}" if source.include_modalities
                  else "")
@@ -101,8 +87,9 @@ def load_source(source: SourceConfig, split: str, root: str | None = None) -> li
     if source.diameter is not None and source.diameter_per_image:
         return scale_to_diameter(samples, source.diameter, per_sample=True)
     if source.diameter is not None:
-        picked = {id(e) for e in chosen}  # the factor is measured on the whole source
-        rest = [piece.labels for e in entries if id(e) not in picked for piece in e.load()]
+        picked = {id(item) for item in chosen}  # the factor is measured on the whole source
+        rest = [piece[1] for item, _ in listing if id(item) not in picked
+                for piece in _pieces(source, item)]
         measured = median_diameter([s.labels for s in samples] + rest)
         if np.isnan(measured):
             raise InputError(_source_path(source, root), f"source {name!r} holds no object to "
@@ -127,49 +114,43 @@ def source_name(source: SourceConfig, root: str | None = None) -> str:
     return source.kind
 
 
-def to_channels(image: np.ndarray, channels: int, ndim: int = 2,
-                path: str | Path | None = None) -> np.ndarray:
-    """Image as read (``(Y, X)``, ``(Y, X, 3|4)`` RGB(A) or ``(Z, Y, X)`` for ``ndim=3``) →
-    ``(C, *spatial)`` with ``C = channels``: 1 = grey (colour by luminance, alpha dropped), 3 = RGB
-    (grey replicated). float32, except that a grey integer image keeps its dtype for
-    :class:`~microseg.preprocess.normalize.Normalization` (which returns float32) to count its
-    values. Other layouts raise :class:`InputError` naming ``path``."""
-    image = np.asarray(image)
-    colour = ndim == 2 and image.ndim == 3 and image.shape[-1] in (3, 4)
-    if image.ndim != ndim and not colour:
-        raise InputError(path, f"expected a {ndim}D image (grey{' or RGB(A)' if ndim == 2 else ''}"
-                               f"), got shape {image.shape}")
-    if channels == 1:
-        if colour:
-            return to_grey(image)[None]
-        return (image if image.dtype.kind in "ui" else image.astype(np.float32))[None]
-    if colour:
-        return np.moveaxis(image[..., :3], -1, 0).astype(np.float32)
-    return np.repeat(image[None].astype(np.float32), channels, axis=0)
+def _pieces(source: SourceConfig, item: LabelledItem) -> list[Piece]:
+    """The arrays of the samples of one item: the item itself, or the slices holding objects
+    of a 3D CTC frame read as 2D samples; none for a CTC slice item of a 3D source (slice-form
+    ground truth cannot make a 3D sample)."""
+    if source.kind == "ctc" and source.ndim == 3 and "z" in item.meta:
+        return []
+    image, labels = item.load()
+    ignore = None if item.ignore is None else item.ignore()
+    if source.kind == "ctc" and source.ndim == 2 and labels.ndim == 3:
+        planes = np.flatnonzero(labels.reshape(labels.shape[0], -1).any(axis=1))
+        return [(image[z], labels[z], None if ignore is None else ignore[z], f"_z{z:03d}",
+                 {"z": int(z)}) for z in planes]
+    return [(image, labels, ignore, "", {})]
 
 
-def _modality_included(source: SourceConfig, entry: _Entry, piece: _Piece) -> bool:
+def _modality_included(source: SourceConfig, item: LabelledItem, piece: Piece) -> bool:
     if not source.include_modalities:
         return True
-    path = piece.meta.get("path", entry.meta.get("path"))
-    return guess_modality(piece.image, path) in source.include_modalities
+    return guess_modality(piece[0], item.meta.get("path")) in source.include_modalities
 
 
-def _sample(source: SourceConfig, name: str, entry: _Entry, piece: _Piece) -> Sample:
-    meta = {"source": name, "kind": source.kind, "modality": source.modality,
-            **entry.meta, **piece.meta}
+def _sample(source: SourceConfig, name: str, item: LabelledItem, piece: Piece) -> Sample:
+    image, labels, ignore, suffix, extra = piece
+    meta = {"source": name, "kind": source.kind, "modality": source.modality, **item.meta,
+            **extra}
     path = meta.get("path")
-    image = to_channels(piece.image, source.channels, source.ndim, path)
-    labels = as_labels(piece.labels, meta.get("labels_path", path))
+    image = to_channels(image, source.channels, source.ndim, path)
+    labels = as_labels(labels, meta.get("labels_path", path))
     check_same_shape(image, labels, meta.get("labels_path", path), channel_axis=0)
     try:
         with warnings_naming(path):
-            image, meta["bright_background"] = _normalize(image, source, entry)
+            image, meta["bright_background"] = _normalize(image, source, item)
     except InputError as exc:
         raise InputError(exc.path or path, exc.reason) from None
-    ignore = piece.ignore if piece.ignore is not None and piece.ignore.any() else None
-    return Sample(image=image, labels=labels, name=f"{name}/{entry.name}{piece.suffix}",
-                  group=f"{name}/{entry.group}", ignore=ignore, meta=meta)
+    ignore = ignore if ignore is not None and ignore.any() else None
+    return Sample(image=image, labels=labels, name=f"{name}/{item.name}{suffix}",
+                  group=f"{name}/{item.group}", ignore=ignore, meta=meta)
 
 
 def source_normalization(source: SourceConfig) -> Normalization:
@@ -179,29 +160,30 @@ def source_normalization(source: SourceConfig) -> Normalization:
                          channels=source.channels)
 
 
-def _normalize(image: np.ndarray, source: SourceConfig, entry: _Entry
+def _normalize(image: np.ndarray, source: SourceConfig, item: LabelledItem
                ) -> tuple[np.ndarray, bool]:
     """``(C, *spatial)`` float32 → (normalised float32, whether its bright background was
     inverted) (see ``SourceConfig.normalize`` and ``SourceConfig.dark_background``);
-    ``sequence`` uses the whole sequence's range."""
-    intensity = entry.intensity_range() if source.normalize == "sequence" else None
+    ``sequence`` uses the whole sequence's (or stack's) range."""
+    intensity = item.intensity_range() if source.normalize == "sequence" else None
     return source_normalization(source).apply(image, intensity)
 
 
-def _select(source: SourceConfig, entries: list[_Entry], split: str) -> list[_Entry]:
+def _select(source: SourceConfig, listing: Listing, split: str) -> list[LabelledItem]:
+    items = [item for item, _ in listing]
     if split == ALL:
-        return entries
+        return items
     if source.split is not None:
-        index = source.split.apply([e.group for e in entries]).get(split, [])
+        index = source.split.apply([item.group for item in items]).get(split, [])
     elif source.ranges:
-        index = range_split([e.position for e in entries], source.ranges)[split]
+        index = range_split([item.position for item in items], source.ranges)[split]
     else:
-        index = [i for i, e in enumerate(entries) if split in e.tags]
-    return [entries[i] for i in index]
+        index = [i for i, (_, assigned) in enumerate(listing) if assigned == split]
+    return [items[i] for i in index]
 
 
-def _check_unique(entries: list[_Entry], path: Path) -> None:
-    names = [e.name for e in entries]
+def _check_unique(items: list[LabelledItem], path: Path) -> None:
+    names = [item.name for item in items]
     if len(set(names)) != len(names):
         seen: set[str] = set()
         repeated = sorted({n for n in names if n in seen or seen.add(n)})
@@ -230,212 +212,120 @@ def _fields(source: SourceConfig, file_name: str) -> dict[str, str] | None:
     return fields
 
 
-def _group(source: SourceConfig, fields: dict[str, str], default: str) -> str:
-    return group_of(fields, source.group_by) if source.group_by else default
+def _with_fields(source: SourceConfig, listing: Listing, name_key: str) -> Listing:
+    """Items whose file name (``meta[name_key]``) the ``include`` filter keeps, with its
+    file-name fields added to ``meta`` and, with ``group_by``, their group made of those
+    fields."""
+    kept = []
+    for item, split in listing:
+        fields = _fields(source, Path(item.meta[name_key]).name)
+        if fields is not None:
+            group = group_of(fields, source.group_by) if source.group_by else item.group
+            kept.append((dataclasses.replace(item, group=group, meta={**item.meta, **fields}),
+                         split))
+    return kept
 
 
 # --- folder ----------------------------------------------------------------------------------
 
-def _folder_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
-    from microseg.io.folders import read_id_list
+def _folder_listing(source: SourceConfig, root: str | None) -> Listing:
+    from microseg.io.folders import folder_items, read_id_list
 
     images, labels = resolve(source.images, root), resolve(source.labels, root)
-    if source.ids:
-        tagged: list[tuple[Path, Path, str]] = []
-        owner: dict[str, str] = {}
-        for split, id_file in source.ids.items():
-            id_path = resolve(id_file, root)
-            ids = read_id_list(id_path)
-            clash = [i for i in ids if i in owner]
-            if clash:
-                raise InputError(id_path, f"ids also listed for split {owner[clash[0]]!r}: "
-                                          f"{clash[:10]}")
-            owner.update(dict.fromkeys(ids, split))
-            try:
-                pairs = _folder_pairs(source, images, labels, ids)
-            except InputError as exc:
-                raise InputError(id_path, f"lists ids that cannot be used: {exc}") from None
-            tagged.extend((image, label, split) for image, label in pairs)
-    else:
-        tagged = [(image, label, "") for image, label in
-                  _folder_pairs(source, images, labels, None)]
-    entries = []
-    for image, label, split in tagged:
-        fields = _fields(source, image.name)
-        if fields is None:
-            continue
-        entries.append(_Entry(
-            name=image.stem, group=_group(source, fields, image.stem),
-            load=functools.partial(_read_folder_pair, image, label),
-            meta={"path": str(image), "labels_path": str(label), **fields},
-            tags=(split,) if split else ()))
-    return entries
+    list_pairs = functools.partial(folder_items, "", image_dir=images, label_dir=labels,
+                                   label_stem=_label_stem(source))   # full folder paths
+    if not source.ids:
+        return _with_fields(source, [(item, "") for item in list_pairs()], "path")
+    listing: Listing = []
+    owner: dict[str, str] = {}
+    for split, id_file in source.ids.items():
+        id_path = resolve(id_file, root)
+        ids = read_id_list(id_path)
+        clash = [i for i in ids if i in owner]
+        if clash:
+            raise InputError(id_path, f"ids also listed for split {owner[clash[0]]!r}: "
+                                      f"{clash[:10]}")
+        owner.update(dict.fromkeys(ids, split))
+        try:
+            listing.extend((item, split) for item in list_pairs(ids))
+        except InputError as exc:
+            raise InputError(id_path, f"lists ids that cannot be used: {exc}") from None
+    return _with_fields(source, listing, "path")
 
 
-def _folder_pairs(source: SourceConfig, images: Path, labels: Path,
-                  ids: list[str] | None) -> list[tuple[Path, Path]]:
-    """(image, label) paths: by equal stem, or by ``label_template`` filled with file-name
-    fields (one label image shared by several images)."""
-    from microseg.io.folders import list_images, pair_by_stem
-
+def _label_stem(source: SourceConfig) -> Callable[[Path], str] | None:
+    """With ``label_template``: image path → the stem of its label file, filled in with the
+    image's file-name fields (one label image shared by several images)."""
     if not source.label_template:
-        return pair_by_stem(images, labels, ids)
-    by_stem = {p.stem: p for p in list_images(images)}
-    label_by_stem = {p.stem: p for p in list_images(labels)}
-    if ids is not None:
-        missing = [i for i in ids if i not in by_stem]
-        if missing:
-            raise InputError(images, f"ids without an image: {missing[:10]}")
-        by_stem = {i: by_stem[i] for i in ids}
-    pairs = []
-    for stem, image in by_stem.items():
+        return None
+
+    def label_stem(image: Path) -> str:
         fields = parse_filename_metadata(image.name, source.pattern)
         try:
-            label_stem = source.label_template.format(**fields)
+            return source.label_template.format(**fields)
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"label_template {source.label_template!r} does not fit the "
                               f"fields {sorted(fields)} of the pattern ({exc})") from None
-        if label_stem not in label_by_stem:
-            raise InputError(labels, f"no label file {label_stem}.* for image {image.name}")
-        pairs.append((image, label_by_stem[label_stem]))
-    return pairs
 
-
-def _read_folder_pair(image: Path, label: Path) -> list[_Piece]:
-    from microseg.io.folders import read_pair
-
-    return [_Piece(*read_pair(image, label))]
+    return label_stem
 
 
 # --- Cell Tracking Challenge -----------------------------------------------------------------
 
-def _ctc_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
-    from microseg.io.ctc import CTCSequence
-
-    sequences = [CTCSequence(resolve(p, root)) for p in source.sequences]
-    several = len({seq.dataset_dir.name for seq in sequences}) > 1
-    entries = []
-    for seq in sequences:
-        truth_of = _ctc_truths(seq, source.gt)
-        group = f"{seq.dataset_dir.name}/{seq.name}" if several else seq.name
-        intensity = functools.lru_cache(maxsize=None)(functools.partial(_sequence_range, seq))
-        for t, truth in sorted(truth_of.items()):
-            if t not in seq:
-                raise InputError(seq.path, f"{truth} SEG annotates frame {t}, which the "
-                                           f"sequence lacks")
-            entries.append(_Entry(
-                name=f"{group}/t{t:03d}", group=group, position=t,
-                load=functools.partial(_ctc_pieces, seq, t, truth, source),
-                meta={"path": str(seq.frame_path(t)), "sequence": str(seq.path), "frame": t,
-                      "truth": truth},
-                intensity_range=intensity))
-    return entries
+_IO_TRUTH = {"gold": "gt", "silver": "silver", "gold+silver": "gt+silver"}
+_TRUTH = {"gt": "gold", "silver": "silver"}
 
 
-def _ctc_truths(seq, gt: str) -> dict[int, str]:
-    """Frame → ``gold`` / ``silver``: which annotation a frame's sample uses."""
-    wanted = gt.split("+")
-    found = {"gold": seq.gt, "silver": seq.silver}
-    if all(found[w] is None for w in wanted):
-        folders = " or ".join(f"{seq.name}_{'GT' if w == 'gold' else 'ST'}" for w in wanted)
-        raise InputError(seq.path, f"no {folders} folder beside the sequence (gt: {gt})")
-    truth_of: dict[int, str] = {}
-    for kind in reversed(wanted):  # gold last: it wins where both exist
-        if found[kind] is not None:
-            truth_of.update(dict.fromkeys(found[kind].seg_frames, kind))
-    if not truth_of:
-        raise InputError(seq.path, f"no frame with SEG annotation (gt: {gt})")
-    return truth_of
+def _ctc_listing(source: SourceConfig, root: str | None) -> Listing:
+    """Items named ``<NN>/tTTT[_zZZZ]`` and grouped by sequence ``NN`` (``<dataset>/<NN>`` when
+    the sequences come from several datasets), positioned at their frame; unannotated cells of
+    sparse ground truth ignored (``ignore_unannotated``)."""
+    from microseg.io.ctc import ctc_items
 
-
-def _ctc_pieces(seq, t: int, truth: str, source: SourceConfig) -> list[_Piece]:
-    """The samples of frame ``t``: the full frame, or its annotated slices when a 3D frame is
-    read as 2D samples (slice-form GT, or full 3D GT with ``ndim: 2``: slices holding objects)."""
-    frame = seq.frame(t, "gt" if truth == "gold" else "silver")
-    markers = None
-    if source.ignore_unannotated and seq.gt is not None:
-        markers = frame.tra if truth == "gold" else seq.gt.tra(t)
-        if markers is not None:
-            check_same_shape(frame.image, markers, seq.gt.path / "TRA")
-
-    def ignore_of(seg, tra):
-        return None if tra is None else unannotated_mask(seg, tra, source.ignore_margin)
-
-    image = frame.image
-    if frame.seg is not None:
-        if image.ndim == 3 and source.ndim == 2:
-            ignore = ignore_of(frame.seg, markers)
-            planes = np.flatnonzero(frame.seg.reshape(frame.seg.shape[0], -1).any(axis=1))
-            return [_Piece(image[z], frame.seg[z], None if ignore is None else ignore[z],
-                           f"_z{z:03d}", {"z": int(z)}) for z in planes]
-        return [_Piece(image, frame.seg, ignore_of(frame.seg, markers))]
-    if source.ndim == 3:
-        return []  # slice-form ground truth cannot make a 3D sample
-    return [_Piece(image[z], labels, ignore_of(labels, None if markers is None else markers[z]),
-                   f"_z{z:03d}", {"z": int(z)}) for z, labels in frame.seg_slices.items()]
-
-
-def _sequence_range(seq) -> tuple[float, float]:
-    """Minimum and maximum intensity over every frame of a sequence (XB-Net normalisation)."""
-    low, high = np.inf, -np.inf
-    for t in seq.frames:
-        image = seq.image(t)
-        low, high = min(low, float(image.min())), max(high, float(image.max()))
-    return low, high
+    rule = (functools.partial(unannotated_mask, margin=source.ignore_margin)
+            if source.ignore_unannotated else None)
+    items = [item for path in source.sequences
+             for item in ctc_items(resolve(path, root), _IO_TRUTH[source.gt], rule)]
+    several = len({Path(item.meta["sequence"]).parent.name for item in items}) > 1
+    listing: Listing = []
+    for item in items:
+        sequence, meta = Path(item.meta["sequence"]), dict(item.meta)
+        group = f"{sequence.parent.name}/{sequence.name}" if several else sequence.name
+        t = meta.pop("t")
+        meta.update(frame=t, truth=_TRUTH[meta["truth"]])
+        slice_name = f"_z{meta['z']:03d}" if "z" in meta else ""
+        listing.append((dataclasses.replace(item, name=f"{group}/t{t:03d}{slice_name}",
+                                            group=group, meta=meta), ""))
+    return listing
 
 
 # --- COCO (LIVECell) -------------------------------------------------------------------------
 
-def _coco_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
-    from microseg.io.coco import CocoDataset
+def _coco_listing(source: SourceConfig, root: str | None) -> Listing:
+    from microseg.io.coco import coco_items
 
     image_root = resolve(source.image_root, root) if source.image_root else None
-    entries = []
-    for split, json_file in source.annotations.items():
-        json_path = resolve(json_file, root)
-        dataset = CocoDataset(json_path, image_root)
-        for image_id in dataset.image_ids:
-            file_name = dataset.file_name(image_id)
-            fields = _fields(source, Path(file_name).name)
-            if fields is None:
-                continue
-            stem = Path(file_name).stem
-            entries.append(_Entry(
-                name=stem, group=_group(source, fields, stem),
-                load=functools.partial(_read_coco_image, dataset, image_id),
-                meta={"path": str(json_path), "image_id": image_id, "file_name": file_name,
-                      **fields},
-                tags=(split,)))
-    return entries
-
-
-def _read_coco_image(dataset, image_id: int) -> list[_Piece]:
-    return [_Piece(dataset.image(image_id), dataset.labels(image_id))]
+    listing = [(item, split) for split, json_file in source.annotations.items()
+               for item in coco_items(resolve(json_file, root), image_root)]
+    return _with_fields(source, listing, "file_name")
 
 
 # --- ISBI 2012 EM ----------------------------------------------------------------------------
 
-def _isbi_entries(source: SourceConfig, root: str | None) -> list[_Entry]:
-    from microseg.io.isbi import membrane_to_instances, read_em_stack
+def _isbi_listing(source: SourceConfig, root: str | None) -> Listing:
+    """Items named and grouped ``zNN`` by slice, positioned at it."""
+    from microseg.io.isbi import isbi_items
 
-    image_path, label_path = resolve(source.images, root), resolve(source.labels, root)
-    stack, membrane = read_em_stack(image_path), read_em_stack(label_path)
-    if stack.shape != membrane.shape:
-        raise InputError(label_path, f"membrane stack shape {membrane.shape} does not match the "
-                                     f"image stack {stack.shape} of {image_path}")
-    instances = membrane_to_instances(membrane, path=label_path)
-    intensity = (float(stack.min()), float(stack.max()))
-    width = max(2, len(str(len(stack) - 1)))
-    return [_Entry(name=f"z{z:0{width}d}", group=f"z{z:0{width}d}", position=z,
-                   load=functools.partial(_isbi_piece, stack, instances, z),
-                   meta={"path": str(image_path), "labels_path": str(label_path), "slice": z},
-                   intensity_range=lambda: intensity)
-            for z in range(len(stack))]
+    images, labels = resolve(source.images, root), resolve(source.labels, root)
+    items = isbi_items(images, labels)
+    width = max(2, len(str(len(items) - 1)))
+    return [(dataclasses.replace(item, name=f"z{item.position:0{width}d}",
+                                 group=f"z{item.position:0{width}d}",
+                                 meta={"path": str(images), "labels_path": str(labels),
+                                       "slice": item.position}), "")
+            for item in items]
 
 
-def _isbi_piece(stack: np.ndarray, instances: np.ndarray, z: int) -> list[_Piece]:
-    return [_Piece(stack[z], instances[z])]
-
-
-_LISTERS: dict[str, Callable[[SourceConfig, str | None], list[_Entry]]] = {
-    "folder": _folder_entries, "ctc": _ctc_entries, "coco": _coco_entries, "isbi": _isbi_entries}
+_LISTERS: dict[str, Callable[[SourceConfig, str | None], Listing]] = {
+    "folder": _folder_listing, "ctc": _ctc_listing, "coco": _coco_listing,
+    "isbi": _isbi_listing}

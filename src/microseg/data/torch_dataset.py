@@ -28,9 +28,8 @@ import torch
 from microseg.augment import Augmenter
 from microseg.data.sample import Sample
 from microseg.errors import ConfigError, InputError
-from microseg.targets import ContactWeight, Target
+from microseg.targets import IGNORE_INDEX, ContactWeight, Target
 
-IGNORE_INDEX = -100
 TargetSpec = Union[Target, Mapping[str, Target]]
 
 

@@ -5,8 +5,9 @@ Layout rules for an image as read (no ``channel_axis`` given): ``(Y, X)`` is a g
 refused as ambiguous (channels, or a stack of 1–2 columns: give ``channel_axis``); any other
 3-axis array is a grey ``(Z, Y, X)`` stack. Grey input given to a 3-channel model is replicated,
 colour input given to a 1-channel model is converted to grey by luminance (as in training,
-:func:`microseg.data.sources.to_channels`). With ``channel_axis`` the image holds exactly the
-model's channels along that axis, in any order of the other axes ``(…, Y, X)`` / ``(…, Z, Y, X)``.
+:func:`microseg.preprocess.channels.to_channels`). With ``channel_axis`` the image holds exactly
+the model's channels along that axis, in any order of the other axes ``(…, Y, X)`` /
+``(…, Z, Y, X)``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from microseg.errors import InputError
+from microseg.preprocess.channels import to_channels
 from microseg.preprocess.normalize import Normalization
 
 __all__ = ["Normalization", "channels_first", "spatial_ndim"]
@@ -42,9 +44,7 @@ def spatial_ndim(image: np.ndarray, channel_axis: int | None = None,
 def channels_first(image: np.ndarray, channels: int, channel_axis: int | None = None,
                    path: str | Path | None = None) -> np.ndarray:
     """``image`` as ``(C, Y, X)`` / ``(C, Z, Y, X)`` with ``C = channels``, float32 or, for a
-    grey integer image, its own dtype (see :func:`~microseg.data.sources.to_channels`)."""
-    from microseg.data.sources import to_channels
-
+    grey integer image, its own dtype (see :func:`~microseg.preprocess.channels.to_channels`)."""
     image = np.asarray(image)
     if image.dtype.kind not in "biuf":
         raise InputError(path, f"image must hold numbers, got dtype {image.dtype}")

@@ -19,7 +19,8 @@ from microseg.io.ctc import (
     write_ctc_sequence,
     write_track_file,
 )
-from microseg.io.folders import folder_items, list_images, pair_by_stem, read_id_list, read_pair
+from microseg.io.folders import folder_items, list_images, pair_by_label_stem, pair_by_stem, \
+    read_id_list, read_pair
 from microseg.io.images import (
     IMAGE_SUFFIXES,
     as_labels,
@@ -59,6 +60,7 @@ __all__ = [
     "membrane_to_instances",
     "ome_axes",
     "open_ome_zarr",
+    "pair_by_label_stem",
     "pair_by_stem",
     "read_coco",
     "read_ctc_result",

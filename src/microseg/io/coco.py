@@ -209,7 +209,8 @@ class CocoDataset:
 
 
 def coco_items(src: str | Path, image_root: str | Path | None = None) -> list[LabelledItem]:
-    """Labelled items of every image of a COCO file (name: file stem, made unique with the id)."""
+    """Labelled items of every image of a COCO file (name: file stem, made unique with the id;
+    ``meta``: ``path`` of the COCO file, ``image_id``, ``file_name``)."""
     dataset = CocoDataset(src, image_root)
     stems = {i: Path(dataset.file_name(i)).stem for i in dataset.image_ids}
     counts: dict[str, int] = {}
@@ -218,7 +219,9 @@ def coco_items(src: str | Path, image_root: str | Path | None = None) -> list[La
     items = []
     for image_id, stem in stems.items():
         name = stem if counts[stem] == 1 else f"{stem}_id{image_id}"
-        items.append(LabelledItem(name, _loader(dataset, image_id), {"image_id": image_id}))
+        items.append(LabelledItem(name, _loader(dataset, image_id), {
+            "path": str(dataset.path), "image_id": image_id,
+            "file_name": dataset.file_name(image_id)}))
     return items
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from microseg.io.atomic import atomic_path
 from microseg.io.images import as_labels, check_same_shape, read_image, read_labels, write_image, \
     write_labels
 from microseg.io.items import LabelledItem
+from microseg.preprocess.normalize import intensity_range
 
 COMPRESSION = "lzw"
 TRACK_FILE = "man_track.txt"
@@ -243,6 +244,11 @@ class CTCSequence:
         """Frame ``t`` as stored: ``(Y, X)`` or ``(Z, Y, X)``."""
         return read_image(self.frame_path(t))
 
+    def intensity_range(self) -> tuple[float, float]:
+        """``(min, max)`` intensity over every frame (read one at a time), for per-sequence
+        normalisation (:func:`~microseg.preprocess.normalize.intensity_range`)."""
+        return intensity_range(map(self.image, self.frames))
+
     def frame(self, t: int, truth: str = "gt") -> CTCFrame:
         """Frame ``t`` with its annotations from ``truth`` (``"gt"`` or ``"silver"``)."""
         if truth not in ("gt", "silver"):
@@ -281,48 +287,93 @@ def find_sequences(path: str | Path) -> list[CTCSequence]:
     return found
 
 
-def ctc_items(src: str | Path, truth: str = "gt") -> list[LabelledItem]:
+TRUTHS = ("gt", "silver", "gt+silver")
+#: ``ignore(seg, markers)``: bool mask of the unknown labels of a frame from its SEG labels and
+#: TRA markers (same shape), e.g. :func:`microseg.data.sparse.unannotated_mask`
+IgnoreRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def ctc_items(src: str | Path, truth: str = "gt",
+              ignore: IgnoreRule | None = None) -> list[LabelledItem]:
     """Labelled items of every frame with SEG annotation in the sequence(s) under ``src``.
 
-    Full-frame SEG gives one item ``<dataset>_<NN>_tTTT``; slice-form SEG gives one 2D item per
-    annotated slice ``<dataset>_<NN>_tTTT_zZZZ`` (image slice z of the 3D frame). Frames without
-    SEG are skipped. Note that CTC SEG can be sparse (not every object labelled).
+    ``truth``: ``gt`` (``NN_GT``), ``silver`` (``NN_ST``) or ``gt+silver`` (gold where a frame
+    has it, else silver). Full-frame SEG gives one item ``<dataset>_<NN>_tTTT``; a frame with
+    slice-form SEG only gives one 2D item per annotated slice ``<dataset>_<NN>_tTTT_zZZZ``
+    (image slice z of the 3D frame). Frames without SEG are skipped. Items are grouped by
+    sequence (``<dataset>_<NN>``), positioned at their frame ``t``, carry ``meta`` ``path`` (the
+    frame file), ``sequence``, ``t``, ``truth`` (``gt`` / ``silver``) and ``z`` (slice form), and
+    their sequence's ``intensity_range`` over all frames. CTC SEG can be sparse (not every
+    object labelled): with an ``ignore`` rule, ``item.ignore()`` applies it to the item's labels
+    and the ``NN_GT`` TRA markers (also for silver truth; None without markers).
     """
-    items = []
+    if truth not in TRUTHS:
+        raise InputError(src, f"truth must be one of {TRUTHS}, got {truth!r}")
+    items, looked_in = [], []
     for seq in find_sequences(src):
-        source = seq.gt if truth == "gt" else seq.silver
-        if source is None:
-            continue
+        truth_of = _truths(seq, truth.split("+"))
+        looked_in += [f"{seq.name}_{'GT' if kind == 'gt' else 'ST'}" for kind in truth.split("+")]
         prefix = f"{seq.dataset_dir.name}_{seq.name}"
-        for t in source.seg_frames:
+        frame_of = lru_cache(maxsize=1)(seq.frame)  # one read for a frame's items
+        span = lru_cache(maxsize=1)(seq.intensity_range)
+        for t, kind in sorted(truth_of.items()):
+            annotation = seq.gt if kind == "gt" else seq.silver
             if t not in seq:
-                raise InputError(source.path / "SEG", f"annotation of frame {t} has no frame "
-                                                      f"in {seq.path}")
-            meta = {"sequence": str(seq.path), "t": t}
-            if t in source.full_seg_frames:
-                items.append(LabelledItem(f"{prefix}_t{t:03d}", _full_loader(seq, t, truth), meta))
-            for z in source.slice_indices(t):
-                items.append(LabelledItem(f"{prefix}_t{t:03d}_z{z:03d}",
-                                          _slice_loader(seq, t, z, truth), {**meta, "z": z}))
+                raise InputError(annotation.path / "SEG", f"annotation of frame {t} has no frame "
+                                                          f"in {seq.path}")
+            meta = {"path": str(seq.frame_path(t)), "sequence": str(seq.path), "t": t,
+                    "truth": kind}
+            slices = [None] if t in annotation.full_seg_frames else annotation.slice_indices(t)
+            for z in slices:
+                name = f"{prefix}_t{t:03d}" + ("" if z is None else f"_z{z:03d}")
+                items.append(LabelledItem(
+                    name, _loader(frame_of, t, kind, z), meta if z is None else {**meta, "z": z},
+                    group=prefix, position=t, intensity_range=span,
+                    ignore=None if ignore is None else _ignore_loader(seq, frame_of, t, kind, z,
+                                                                      ignore)))
     if not items:
-        raise InputError(src, f"no frame with SEG annotation ({truth}) found")
+        raise InputError(src, f"no frame with SEG annotation ({truth}) found in "
+                              f"{', '.join(looked_in)}")
     return items
 
 
-def _full_loader(seq: CTCSequence, t: int, truth: str):
+def _truths(seq: CTCSequence, wanted: list[str]) -> dict[int, str]:
+    """Frame → ``gt`` / ``silver``: which annotation a frame's item uses (gold first)."""
+    truth_of: dict[int, str] = {}
+    for kind in reversed(wanted):  # gold last: it wins where both exist
+        annotation = seq.gt if kind == "gt" else seq.silver
+        if annotation is not None:
+            truth_of.update(dict.fromkeys(annotation.seg_frames, kind))
+    return truth_of
+
+
+def _loader(frame_of: Callable[[int, str], CTCFrame], t: int, truth: str, z: int | None):
     def load() -> tuple[np.ndarray, np.ndarray]:
-        frame = seq.frame(t, truth)
-        return frame.image, frame.seg
-
-    return load
-
-
-def _slice_loader(seq: CTCSequence, t: int, z: int, truth: str):
-    def load() -> tuple[np.ndarray, np.ndarray]:
-        frame = seq.frame(t, truth)
+        frame = frame_of(t, truth)
+        if z is None:
+            return frame.image, frame.seg
         return frame.image[z], frame.seg_slices[z]
 
     return load
+
+
+def _ignore_loader(seq: CTCSequence, frame_of: Callable[[int, str], CTCFrame], t: int,
+                   truth: str, z: int | None, rule: IgnoreRule):
+    def ignore() -> np.ndarray | None:
+        frame = frame_of(t, truth)
+        if truth == "gt":
+            markers = frame.tra
+        else:
+            markers = None if seq.gt is None else seq.gt.tra(t)
+            if markers is not None:
+                check_same_shape(frame.image, markers, seq.gt.path / "TRA")
+        if markers is None:
+            return None
+        if z is None:
+            return rule(frame.seg, markers)
+        return rule(frame.seg_slices[z], markers[z])
+
+    return ignore
 
 
 # --- writers ---------------------------------------------------------------------------------

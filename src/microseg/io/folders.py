@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -110,17 +110,48 @@ def read_pair(image_path: str | Path, label_path: str | Path) -> tuple[np.ndarra
     return image, labels
 
 
+def pair_by_label_stem(image_dir: str | Path, label_dir: str | Path,
+                       label_stem: Callable[[Path], str],
+                       ids: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
+    """Pair each image of ``image_dir`` (or only those whose stems are ``ids``, in that order)
+    with the file of ``label_dir`` whose stem is ``label_stem(image path)``: one label image may
+    serve several images (planes, channels); label files no image names are not used. An id
+    without an image or an image without its label file raises :class:`InputError`."""
+    by_stem = {p.stem: p for p in list_images(image_dir)}
+    label_by_stem = {p.stem: p for p in list_images(label_dir)}
+    if ids is not None:
+        ids = list(ids)
+        missing = [i for i in ids if i not in by_stem]
+        if missing:
+            raise InputError(image_dir, f"ids without an image: {missing[:10]}")
+        by_stem = {i: by_stem[i] for i in ids}
+    pairs = []
+    for image in by_stem.values():
+        stem = label_stem(image)
+        if stem not in label_by_stem:
+            raise InputError(label_dir, f"no label file {stem}.* for image {image.name}")
+        pairs.append((image, label_by_stem[stem]))
+    return pairs
+
+
 def folder_items(src: str | Path, ids: Iterable[str] | str | Path | None = None,
-                 image_dir: str = "images", label_dir: str = "labels") -> list[LabelledItem]:
-    """Labelled items of ``src/images`` + ``src/labels`` (see :func:`pair_by_stem`).
+                 image_dir: str | Path = "images", label_dir: str | Path = "labels",
+                 label_stem: Callable[[Path], str] | None = None) -> list[LabelledItem]:
+    """Labelled items of ``src/image_dir`` + ``src/label_dir`` (an absolute folder stands
+    alone), paired by equal stem (:func:`pair_by_stem`) or, with ``label_stem``, by
+    :func:`pair_by_label_stem`. Items are named after the image stem, with ``meta`` ``path``
+    and ``labels_path``.
 
     ``ids`` is a sequence of stems or the path of an id list file (:func:`read_id_list`).
     """
     src = Path(src)
     if isinstance(ids, (str, Path)):
         ids = read_id_list(ids)
-    pairs = pair_by_stem(src / image_dir, src / label_dir, ids)
-    return [LabelledItem(name=img.stem, load=_pair_loader(img, lab)) for img, lab in pairs]
+    images, labels = src / image_dir, src / label_dir
+    pairs = (pair_by_stem(images, labels, ids) if label_stem is None
+             else pair_by_label_stem(images, labels, label_stem, ids))
+    return [LabelledItem(name=img.stem, load=_pair_loader(img, lab),
+                         meta={"path": str(img), "labels_path": str(lab)}) for img, lab in pairs]
 
 
 def _pair_loader(image_path: Path, label_path: Path):

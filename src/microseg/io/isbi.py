@@ -9,6 +9,7 @@ one-pixel diagonal membrane.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from microseg.errors import InputError
 from microseg.io.folders import list_images
 from microseg.io.images import as_labels, read_image
 from microseg.io.items import LabelledItem
+from microseg.preprocess.normalize import intensity_range
 
 STACK_FOLDERS = ("images", "labels")
 
@@ -80,7 +82,8 @@ def isbi_items(src: str | Path, labels: str | Path | None = None) -> list[Labell
     ``src`` is either a folder holding ``images`` and ``labels`` (each a stack file or a slice
     folder, as in the challenge's training data) or the image stack itself, with ``labels`` then
     naming the label stack. Items are named by the slice file stem, or ``<stack>_zZZZ`` for stack
-    files.
+    files; each is positioned at its slice ``z`` (also ``meta["z"]``) and carries the whole
+    image stack's ``intensity_range``. The stacks are read once, when the first item is loaded.
     """
     src = Path(src)
     if labels is None:
@@ -103,7 +106,9 @@ def isbi_items(src: str | Path, labels: str | Path | None = None) -> list[Labell
             cache["labels"] = membrane_to_instances(membrane, path=label_src)
         return cache["images"], cache["labels"]
 
-    return [LabelledItem(name, _slice_loader(stacks, z), {"z": z}) for z, name in enumerate(names)]
+    span = functools.lru_cache(maxsize=1)(lambda: intensity_range([stacks()[0]]))
+    return [LabelledItem(name, _slice_loader(stacks, z), {"z": z}, position=z,
+                         intensity_range=span) for z, name in enumerate(names)]
 
 
 def _slice_loader(stacks, z: int):

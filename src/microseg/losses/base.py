@@ -18,8 +18,7 @@ from torch import Tensor, nn
 
 from microseg.errors import ConfigError, InputError
 from microseg.registry import Registry
-
-IGNORE_INDEX = -100
+from microseg.targets.base import IGNORE_INDEX
 
 LOSSES: Registry[nn.Module] = Registry("loss")
 

@@ -1,4 +1,6 @@
 """Preprocessing: normalisation, resizing to a model scale, CLAHE, Context Aware Pseudocoloring."""
-from microseg.preprocess.normalize import normalize_minmax, normalize_percentile, to_grey
+from microseg.preprocess.channels import to_channels
+from microseg.preprocess.normalize import intensity_range, normalize_minmax, normalize_percentile, \
+    to_grey
 
-__all__ = ["normalize_minmax", "normalize_percentile", "to_grey"]
+__all__ = ["intensity_range", "normalize_minmax", "normalize_percentile", "to_channels", "to_grey"]

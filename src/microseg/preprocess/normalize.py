@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -182,6 +182,23 @@ def normalize_minmax(image: np.ndarray, minimum: float | None = None,
     lo = float(image.min()) if minimum is None else float(minimum)
     hi = float(image.max()) if maximum is None else float(maximum)
     return (image - lo) / max(hi - lo, eps)
+
+
+def intensity_range(images: Iterable[np.ndarray]) -> tuple[float, float]:
+    """``(min, max)`` intensity over all ``images`` (the frames of a sequence, the slices of a
+    stack, any shapes): the range of the per-sequence min/max normalisation of XB-Net
+    (``Normalization(method="sequence")``). Images are read one at a time when ``images`` is an
+    iterator.
+
+    >>> intensity_range([np.array([[3, 9]]), np.array([[1, 4]])])
+    (1.0, 9.0)
+    """
+    low, high = np.inf, -np.inf
+    for image in images:
+        low, high = min(low, float(np.min(image))), max(high, float(np.max(image)))
+    if low > high:
+        raise InputError(None, "no image to take an intensity range over")
+    return low, high
 
 
 #: A normalised image whose median lies above this is taken to have a bright background.

@@ -8,7 +8,7 @@
 >>> target.kind, target.channels
 ('classes', 3)
 """
-from microseg.targets.base import TARGETS, Target, available, build, check_labels
+from microseg.targets.base import IGNORE_INDEX, TARGETS, Target, available, build, check_labels
 from microseg.targets.heatmap import CenterHeatmap
 from microseg.targets.masks import Binary, Boundary, FgBg
 from microseg.targets.mesmer import InnerDistance, OuterDistance, Pixelwise
@@ -16,7 +16,7 @@ from microseg.targets.three_class import ThreeClass
 from microseg.targets.weights import ContactWeight
 
 __all__ = [
-    "TARGETS", "Target", "available", "build", "check_labels",
+    "IGNORE_INDEX", "TARGETS", "Target", "available", "build", "check_labels",
     "Binary", "Boundary", "CenterHeatmap", "ContactWeight", "FgBg", "InnerDistance", "OuterDistance",
     "Pixelwise", "ThreeClass",
 ]

@@ -17,6 +17,9 @@ from microseg.io.images import as_labels
 from microseg.registry import Registry
 
 TARGETS: Registry[type["Target"]] = Registry("target")
+#: The class index of pixels whose label is unknown in a ``classes`` target: the losses skip them
+#: (torch's ``ignore_index`` default).
+IGNORE_INDEX = -100
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from microseg.data.rescale import median_diameter
 from microseg.errors import InputError
 from microseg.io.images import as_labels
 from microseg.track.lineage import track_table
@@ -47,7 +48,7 @@ def perturb_labels(labels: np.ndarray, rng: np.random.Generator, *, n_erode: int
         box, mask = _object(out, i, width)
         region = out[box]
         region[ndimage.binary_dilation(mask, iterations=width) & (region == 0)] = i
-    radius = max(2.0, float(np.median(_radii(labels)))) if ids.size else 2.0
+    radius = max(2.0, median_diameter(labels) / 2) if ids.size else 2.0
     first = int(out.max()) + 1 if next_id is None else int(next_id)
     for k in range(max(n_spurious, 0)):
         _add_ball(out, rng, radius, first + k)
@@ -97,15 +98,6 @@ def _object(labels: np.ndarray, i: int, margin: int) -> tuple[tuple[slice, ...],
     box = tuple(slice(max(int(w.min()) - margin, 0), min(int(w.max()) + margin + 1, size))
                 for w, size in zip(where, labels.shape))
     return box, labels[box] == i
-
-
-def _radii(labels: np.ndarray) -> np.ndarray:
-    """Equivalent radius (px) of each object: of a disk (2D) or ball (3D) of the same size."""
-    sizes = np.bincount(labels.ravel())[1:]
-    sizes = sizes[sizes > 0]
-    if labels.ndim == 2:
-        return np.sqrt(sizes / np.pi)
-    return np.cbrt(sizes * 3.0 / (4.0 * np.pi))
 
 
 def _add_ball(labels: np.ndarray, rng: np.random.Generator, radius: float, new_id: int) -> None:

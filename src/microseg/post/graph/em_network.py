@@ -27,7 +27,7 @@ from microseg.infer.inputs import spatial_ndim
 from microseg.post.graph.config import EMGraphConfig
 from microseg.post.graph.edge_classifier import EdgeClassifier, check_classifier_path
 from microseg.post.graph.pipeline import segment_em, train_edge_classifier
-from microseg.preprocess.normalize import normalize_percentile, to_grey
+from microseg.preprocess.normalize import intensity_range, normalize_percentile, to_grey
 
 if TYPE_CHECKING:
     from microseg.infer.predictor import Maps, Predictor
@@ -289,7 +289,7 @@ def train_edges(images: "np.ndarray | str | Path", labels: "np.ndarray | str | P
                                      f"differ in shape")
     span = None
     if predictor.normalization.method == "sequence":     # as the model saw its training stack
-        span = (float(stack.min()), float(stack.max()))
+        span = intensity_range([stack])
     chosen = slice_range(slices, len(stack), image_path)
     stack, truth = stack[chosen], training_instances(truth[chosen], label_path)
     with tqdm(total=3, desc="train-edges", unit="step", disable=not progress) as bar:
