@@ -1,4 +1,4 @@
-"""Whole-image validation: the model as deployed → instances → object and pixel scores per dataset.
+"""Whole-image validation: the model as deployed → instances → object and pixel scores.
 
 Validation, tuning and deployment run a model the same way: a
 :class:`~microseg.infer.Predictor` built from the model and its checkpoint meta computes the maps
