@@ -88,6 +88,20 @@ def spread_outputs(model, image, gain=3.0):
             conv.bias.copy_(scale * (conv.bias - values.mean(1)))
 
 
+def deployed_labels(checkpoint, samples):
+    """Labels ``ms.segment`` gives for the image files of ``samples`` with ``checkpoint``, at the
+    model's scale (an untrained model's objects have no size it was trained on, so the adaptive
+    scale would segment them again at another)."""
+    model = ms.load_model(checkpoint)
+    return [ms.segment(read_image(s.meta["path"]), model=model, diameter="model") for s in samples]
+
+
+def scores(samples, labels):
+    """The validation scores of ``labels`` against the samples' ground truth."""
+    values = score_instances("synth", samples, labels, iou=0.5).values
+    return {k: values[k] for k in ("f1", "ap", "seg", "iou")}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_tuned_post_processing_is_deployed_and_gives_the_validated_labels(case, data,
                                                                             tmp_path):
@@ -95,37 +109,34 @@ def test_the_tuned_post_processing_is_deployed_and_gives_the_validated_labels(ca
     config = configuration(data, target, post)
     trainer = Trainer(train_config(config), tmp_path / "run")
     spread_outputs(trainer.model, trainer.data.val[0][0].image)
-    trainer.validate_and_keep()                          # writes best.pt as training does
-    tuning = trainer.tune_best()                         # the tuning at the end of training
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    retuning, retuned = tune_checkpoint(tmp_path / "config.yaml", tmp_path / "run" / "best.pt",
-                                        out=tmp_path / "retuned.pt")     # `microseg tune`
-    assert retuning.post == tuning.post
-    validation = trainer.predictor()                     # the model as validation runs it
     samples = trainer.data.val[0]
     assert [s.meta["bright_background"] for s in samples] == [False, True]
+    best = tmp_path / "run" / "best.pt"
+    validated = trainer.validate_and_keep()              # writes best.pt as training does
+    assert scores(samples, deployed_labels(best, samples)) == pytest.approx(
+        {k: validated[k] for k in ("f1", "ap", "seg", "iou")}, nan_ok=True)
+    tuning = trainer.tune_best()                         # the tuning at the end of training
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    retuning, retuned = tune_checkpoint(tmp_path / "config.yaml", best,
+                                        out=tmp_path / "retuned.pt")     # `microseg tune`
+    assert retuning.post == tuning.post
+    assert tuning.post.name == method
+    validation = trainer.predictor()                     # the model as validation runs it
     expected = {**tuning.post.params, **({"head": tuning.post.head} if tuning.post.head else {})}
-    for checkpoint in (tmp_path / "run" / "best.pt", retuned):
+    for checkpoint in (best, retuned):
         deployment = ms.load_model(checkpoint)
         heads = [h for h, _ in deployment.heads]
         # (a) deployment runs the tuned method with the tuned parameters
-        assert tuning.post.name == method
         assert default_post(deployment.meta, heads) == (method, expected)
         assert default_post(deployment.meta, heads, bright_background=True) == (
             method, {**expected, **tuning.post.bright_background})
-        # (b) the labels validation scored are the labels deployment gives for the image file,
-        # at the model's scale (an untrained model's objects have no size it was trained on, so
-        # the adaptive scale would segment them again at another)
-        deployed = []
-        for sample in samples:
-            image = read_image(sample.meta["path"])
-            labels = ms.segment(image, model=deployment, diameter="model")
-            validated = to_instances(predict_maps(validation, sample), validation, tuning.post,
-                                     sample.meta["bright_background"])
-            assert labels.dtype == validated.dtype and np.array_equal(labels, validated)
-            deployed.append(labels)
+        # (b) the labels validation scored are the labels deployment gives for the image file
+        deployed = deployed_labels(checkpoint, samples)
+        for sample, labels in zip(samples, deployed):
+            ours = to_instances(predict_maps(validation, sample), validation, tuning.post,
+                                sample.meta["bright_background"])
+            assert labels.dtype == ours.dtype and np.array_equal(labels, ours)
         assert deployed[0].max() > 0
         # and the tuned scores are those of the deployed labels
-        scores = score_instances("synth", samples, deployed, iou=0.5).values
-        assert {k: scores[k] for k in ("f1", "ap", "seg", "iou")} == pytest.approx(
+        assert scores(samples, deployed) == pytest.approx(
             {k: tuning.metrics[k] for k in ("f1", "ap", "seg", "iou")}, nan_ok=True)
