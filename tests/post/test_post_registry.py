@@ -125,9 +125,25 @@ def test_selectors():
      ("distance_watershed", {})),
     ({}, ["inner_distance", "pixelwise"], ("mesmer_watershed", {})),
     ({}, ["center_heatmap", "binary"], ("center_watershed", {})),
+    # auto keeps the recorded (tuned) parameters whichever method it stands for
+    ({"post": {"name": "auto", "params": {"min_size": 7}}}, ["inner_distance", "pixelwise"],
+     ("mesmer_watershed", {"min_size": 7})),
+    # a named head: the method for that head's target, on that head
+    ({"post": {"name": "auto", "head": "pixelwise"},
+      "target": {"heads": {"inner_distance": {"name": "inner_distance"},
+                           "pixelwise": {"name": "three_class"}}}},
+     ["inner_distance", "pixelwise"], ("three_class", {"head": "pixelwise"})),
+    # no named head and no method for the pair of heads: the first head's
+    ({"target": {"heads": {"binary": {"name": "binary"}, "outer": {"name": "outer_distance"}}}},
+     ["binary", "outer"], ("components", {"head": "binary"})),
 ])
 def test_default_post_from_a_checkpoint(meta, heads, expected):
     assert default_post(meta, heads) == expected
+
+
+def test_default_post_refuses_an_unknown_method():
+    with pytest.raises(ConfigError, match="'watershed' is unknown"):
+        default_post({"post": {"name": "watershed"}}, [None])
 
 
 def test_default_post_overrides_for_bright_background_images():

@@ -1,4 +1,5 @@
-"""Validation: network output → instances → scores, on hand-made outputs."""
+"""Validation: the model through a Predictor → maps → instances → scores, on hand-made
+outputs (a pass-through 'network' whose raw output is its input)."""
 import numpy as np
 import pytest
 import torch
@@ -7,9 +8,10 @@ from torch import nn
 from microseg import targets
 from microseg.data.sample import Sample
 from microseg.errors import ConfigError
+from microseg.infer import Predictor
 from microseg.train import PostConfig, ValidationConfig
-from microseg.train.validate import (DatasetScores, drop_ignored, score_dataset, summarize,
-                                     to_instances, tune_post)
+from microseg.train.validate import (DatasetScores, drop_ignored, predict_maps, resolved_post,
+                                     score_dataset, summarize, to_instances, tune_post)
 
 
 def two_squares():
@@ -30,10 +32,22 @@ class Passthrough(nn.Module):
         return x
 
 
+def passthrough(channels, target):
+    """A Predictor of the pass-through network, trained (says its meta) on ``target``."""
+    return Predictor(Passthrough(), meta={"in_channels": channels, "target": {"name": target}})
+
+
+def instances(logits, target, post):
+    """Instances of ``(C, Y, X)`` logits through the predictor of a model trained on ``target``."""
+    predictor = passthrough(len(logits), target)
+    sample = Sample(np.asarray(logits, np.float32), np.zeros(logits.shape[1:], np.uint16), "x")
+    return to_instances(predict_maps(predictor, sample), predictor, post)
+
+
 def test_three_class_output_gives_the_instances():
     labels = two_squares()
     classes = targets.build("three_class")(labels)
-    pred = to_instances(logits_of_classes(classes, 3), "classes", PostConfig())
+    pred = instances(logits_of_classes(classes, 3), "three_class", PostConfig())
     assert pred.max() == 2
     for cell in (1, 2):
         ids = np.unique(pred[labels == cell])
@@ -43,16 +57,44 @@ def test_three_class_output_gives_the_instances():
 def test_components_of_class_and_map_outputs():
     labels = two_squares()
     fg = (labels > 0).astype(np.int64)
-    pred = to_instances(logits_of_classes(fg, 2), "classes", PostConfig("components"))
+    pred = instances(logits_of_classes(fg, 2), "fgbg", PostConfig("components"))
     assert pred.max() == 2 and np.array_equal(pred > 0, labels > 0)
     logits = torch.from_numpy(np.where(labels > 0, 4.0, -4.0).astype(np.float32))[None]
-    assert np.array_equal(to_instances(logits, "maps", PostConfig("components")) > 0, labels > 0)
-    membrane = to_instances(-logits, "maps", PostConfig("components", {"invert": True}))
+    assert np.array_equal(instances(logits, "binary", PostConfig("components")) > 0, labels > 0)
+    membrane = instances(-logits, "boundary", PostConfig("components", {"invert": True}))
     assert np.array_equal(membrane > 0, labels > 0)
     with pytest.raises(ConfigError, match="unexpected keyword argument .sigma."):
-        to_instances(logits, "maps", PostConfig("components", {"sigma": 1}))
+        instances(logits, "binary", PostConfig("components", {"sigma": 1}))
     with pytest.raises(ConfigError, match="3 class maps"):
-        to_instances(logits, "maps", PostConfig("three_class"))
+        instances(logits, "binary", PostConfig("three_class"))
+
+
+def test_maps_are_activated_as_deployment_activates_them():
+    """A distance map is regressed, so its raw values are thresholded (the sigmoid that
+    validation once applied to every map turned a threshold of 0.5 into one of 0)."""
+    labels = two_squares()
+    logits = np.where(labels > 0, 0.3, -4.0).astype(np.float32)[None]
+    assert not instances(logits, "inner_distance", PostConfig("components")).any()
+    assert instances(logits, "binary", PostConfig("components")).max() == 2
+
+
+class MesmerHeads(nn.Module):
+    """Pass-through heads: input channels 0–2 are the 'pixelwise' logits, 3 the inner distance."""
+
+    def forward(self, x):
+        return {"pixelwise": x[:, :3], "inner_distance": x[:, 3:]}
+
+
+def test_auto_post_is_resolved_by_the_deployment_rule():
+    target = {"heads": {"pixelwise": {"name": "pixelwise"},
+                        "inner_distance": {"name": "inner_distance"}}}
+    predictor = Predictor(MesmerHeads(), meta={"in_channels": 4, "target": target})
+    assert resolved_post(PostConfig(params={"min_size": 3}), predictor) == PostConfig(
+        "mesmer_watershed", {"min_size": 3})
+    assert resolved_post(PostConfig(head="pixelwise"), predictor) == PostConfig(
+        "components", head="pixelwise")
+    named = PostConfig("three_class", {"grow": False}, "pixelwise")
+    assert resolved_post(named, predictor) == named
 
 
 def test_drop_ignored_removes_objects_mostly_on_ignored_pixels():
@@ -68,7 +110,8 @@ def test_score_dataset_of_a_perfect_output():
     labels = two_squares()
     classes = targets.build("three_class")(labels)
     sample = Sample(logits_of_classes(classes, 3).numpy(), labels, name="perfect")
-    scores = score_dataset("synthetic", Passthrough(), [sample], "classes", ValidationConfig())
+    scores = score_dataset("synthetic", passthrough(3, "three_class"), [sample],
+                           ValidationConfig())
     assert scores.values["f1"] == 1.0 and scores.values["ap"] > 0.9
     assert scores.values["iou"] > 0.9 and scores.values["seg"] > 0.9
 
@@ -104,7 +147,7 @@ def test_tune_post_then_overrides_for_bright_background_images():
     datasets = [("mixed", [dark, bright])]
     config = ValidationConfig(post=PostConfig("components"), tune={"threshold": [0.5, 0.8]},
                               tune_bright_background={"threshold": [0.5, 0.8]})
-    tuning = tune_post(Passthrough(), datasets, "maps", config)
+    tuning = tune_post(passthrough(1, "binary"), datasets, config)
     # threshold 0.5: TP 4, FP 1 → F1 8/9; 0.8: dark objects lost, TP 2, FN 2 → F1 4/6
     assert tuning.post.params == {"threshold": 0.5}
     assert tuning.post.bright_background == {"threshold": 0.8}
@@ -115,6 +158,6 @@ def test_tune_post_then_overrides_for_bright_background_images():
     # an override that changes nothing loses the tie to no override
     same = ValidationConfig(post=PostConfig("components"), tune={"threshold": [0.5]},
                             tune_bright_background={"threshold": [0.3]})
-    assert tune_post(Passthrough(), datasets, "maps", same).post.bright_background == {}
+    assert tune_post(passthrough(1, "binary"), datasets, same).post.bright_background == {}
     with pytest.raises(ConfigError, match="tune_bright_background maps parameter names"):
         ValidationConfig(tune_bright_background={"threshold": []})

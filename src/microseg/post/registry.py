@@ -217,38 +217,51 @@ def center(maps: Maps, *, heatmap: Selector | None = None, foreground: Selector 
 
 # --- defaults from a checkpoint ----------------------------------------------------------------
 
+def resolve_post(post: Mapping[str, Any], target: Mapping[str, Any],
+                 heads: Sequence[str | None]) -> dict[str, Any]:
+    """A post-processing record (``{"name", "params", "head", "bright_background"}`` as the
+    trainer writes ``meta["post"]``) with ``auto`` (or no name) replaced by the method it stands
+    for, for a model with output ``heads`` (``[None]``: one output) trained on ``target``
+    (``meta["target"]``). The one rule for deployment, validation and tuning alike.
+
+    ``auto``: without a named ``head``, ``mesmer_watershed`` for a model with
+    ``inner_distance`` and ``pixelwise`` heads and ``center_watershed`` for one with a
+    ``center_heatmap`` head; else ``three_class`` when the target (of the named head, default
+    the first) is ``three_class`` and ``components`` otherwise, on that head. An unknown name
+    raises :class:`ConfigError`.
+    """
+    record = dict(post)
+    name = record.get("name") or "auto"
+    if name != "auto":
+        if name not in POSTPROCESSORS:
+            raise ConfigError(f"post-processing {name!r} is unknown; available: {available()}")
+        return record
+    head = record.get("head")
+    names = set(h for h in heads if h is not None)
+    if head is None and {"inner_distance", "pixelwise"} <= names:
+        return {**record, "name": "mesmer_watershed"}
+    if head is None and "center_heatmap" in names:
+        return {**record, "name": "center_watershed"}
+    if "heads" in target:
+        head = head or next(iter(target["heads"]), None)
+        target = target["heads"].get(head, {})
+    name = "three_class" if target.get("name") == "three_class" else "components"
+    return {**record, "name": name, "head": head}
+
+
 def default_post(meta: Mapping[str, Any], heads: Sequence[str | None],
                  bright_background: bool = False) -> tuple[str, dict[str, Any]]:
     """The post-processing a checkpoint asks for → ``(name, params)``.
 
-    ``meta["post"]`` (``{"name", "params", "head", "bright_background"}`` as written by the
-    trainer) when it names a method; ``auto`` (or nothing recorded) picks ``mesmer_watershed``
-    for a model with ``inner_distance`` and ``pixelwise`` heads, ``center_watershed`` for one
-    with a ``center_heatmap`` head, ``three_class`` for a 3-class target and ``components``
-    otherwise. For an image whose bright background the normalisation inverted
-    (``bright_background``), the recorded ``bright_background`` parameters override ``params``.
+    ``meta["post"]`` (nothing recorded: ``auto``) resolved by :func:`resolve_post`; its
+    ``params``, with its ``head`` when one is named. For an image whose bright background the
+    normalisation inverted (``bright_background``), the recorded ``bright_background``
+    parameters override ``params``.
     """
-    recorded = dict(meta.get("post") or {})
-    name = recorded.get("name") or "auto"
+    recorded = resolve_post(meta.get("post") or {}, meta.get("target") or {}, heads)
     params = dict(recorded.get("params") or {})
     if bright_background:
         params.update(recorded.get("bright_background") or {})
     if recorded.get("head") is not None:
         params["head"] = recorded["head"]
-    if name != "auto":
-        if name not in POSTPROCESSORS:
-            raise ConfigError(f"checkpoint post-processing {name!r} is unknown; available: "
-                              f"{available()}")
-        return name, params
-    names = set(h for h in heads if h is not None)
-    if {"inner_distance", "pixelwise"} <= names:
-        return "mesmer_watershed", {}
-    if "center_heatmap" in names:
-        return "center_watershed", {}
-    target = meta.get("target") or {}
-    if "heads" in target:
-        head = params.get("head") or next(iter(target["heads"]), None)
-        target = target["heads"].get(head, {})
-    if target.get("name") == "three_class":
-        return "three_class", params
-    return "components", params
+    return recorded["name"], params

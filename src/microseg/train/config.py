@@ -103,16 +103,19 @@ class OptimizerConfig:
 
 @dataclass
 class PostConfig:
-    """How validation turns the network output into instances.
+    """How validation turns the network output into instances, recorded in the checkpoint as
+    the post-processing deployment uses (:func:`microseg.post.registry.default_post`).
 
     ``name``: a method of :mod:`microseg.post.registry` (``three_class``, ``components``,
-    ``mesmer_watershed``, …) applied to the activated output, or ``auto`` (``three_class`` for
-    3-class targets, else ``components``). ``params`` go to the chosen method (e.g.
-    ``threshold``, ``invert``, ``min_size``, ``fill_holes`` for ``components``; ``min_size``,
-    ``grow``, ``fill_holes`` for ``three_class``). ``head``: which output of a multi-head model
-    to use (default: the first). ``bright_background``: parameters that override ``params`` on
-    images whose bright background the normalisation inverted (bright-field, H&E-like stains:
-    other morphology, other best thresholds).
+    ``mesmer_watershed``, …) applied to the predictor's maps, or ``auto``, resolved as
+    deployment resolves it (:func:`microseg.post.registry.resolve_post`: ``mesmer_watershed``
+    or ``center_watershed`` for such heads, else ``three_class`` for a 3-class target and
+    ``components`` otherwise). ``params`` go to the chosen method (e.g. ``threshold``,
+    ``invert``, ``min_size``, ``fill_holes`` for ``components``; ``min_size``, ``grow``,
+    ``fill_holes`` for ``three_class``). ``head``: which output of a multi-head model
+    ``three_class`` / ``components`` use (``auto``: default the first). ``bright_background``:
+    parameters that override ``params`` on images whose bright background the normalisation
+    inverted (bright-field, H&E-like stains: other morphology, other best thresholds).
     """
 
     name: str = "auto"

@@ -14,13 +14,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from microseg.config import from_dict
 from microseg.errors import ConfigError
-from microseg.models.checkpoint import load_checkpoint
+from microseg.infer.predictor import Predictor
 from microseg.train.config import PostConfig, TrainConfig, train_config
-from microseg.train.targets import build_target, head_target
 from microseg.train.trainer import capped, load_validation, store_tuning
 from microseg.train.validate import PostTuning, tune_post
 
@@ -30,25 +27,23 @@ def tune_checkpoint(config: TrainConfig | str | Path | dict[str, Any], checkpoin
                     ) -> tuple[PostTuning, Path]:
     """Tune ``checkpoint``'s post-processing on ``config``'s validation data and write the
     checkpoint with it to ``out`` (default: over ``checkpoint``, atomically) →
-    ``(tuning, path written)``; ``progress`` shows bars."""
+    ``(tuning, path written)``; ``progress`` shows bars. The checkpoint is loaded as deployment
+    loads it (a :class:`~microseg.infer.Predictor`)."""
     if not isinstance(config, TrainConfig):
         config = train_config(config)
     validation = config.validation
     if not validation.tune and not validation.tune_bright_background:
         raise ConfigError("the configuration's validation lists no tune or "
                           "tune_bright_background grid")
-    model, meta, _ = load_checkpoint(checkpoint)
+    predictor = Predictor(Path(checkpoint))
+    meta = predictor.meta
     if meta.get("post"):
         validation = dataclasses.replace(validation, post=from_dict(
             PostConfig, meta["post"], where=f"{checkpoint}: post"))
-    target = build_target(config.target.name, config.target.params, config.target.heads)
-    kind = head_target(target, validation.post.head).kind
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     names, sets = load_validation(config)
-    tuning = tune_post(model, capped(names, sets, validation.max_images), kind, validation,
-                       config.channels_last, progress)
+    tuning = tune_post(predictor, capped(names, sets, validation.max_images), validation,
+                       progress)
     if not validation.tune:   # the recorded parameters stay, and so does the grid that chose them
         tuning = dataclasses.replace(tuning, table=[*(meta.get("post_tuning") or []),
                                                     *tuning.table])
-    return tuning, store_tuning(Path(out if out is not None else checkpoint), model, meta, tuning)
+    return tuning, store_tuning(Path(out if out is not None else checkpoint), predictor, tuning)

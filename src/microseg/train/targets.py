@@ -43,14 +43,3 @@ def output_channels(target: TargetSpec) -> int | dict[str, int]:
         return {head: t.channels for head, t in target.items()}
     return target.channels
 
-
-def head_target(target: TargetSpec, head: str | None) -> Target:
-    """The target of output ``head`` (the first head when ``None``; the target itself when it is
-    not a dict)."""
-    if not isinstance(target, Mapping):
-        return target
-    if head is None:
-        return next(iter(target.values()))
-    if head not in target:
-        raise ConfigError(f"head {head!r} is not one of the target heads {sorted(target)}")
-    return target[head]

@@ -28,6 +28,7 @@ from microseg.data.sample import Sample
 from microseg.data.sample import summarize as summarize_samples
 from microseg.data.sources import load_source, source_name, source_normalization
 from microseg.errors import ConfigError, InputError
+from microseg.infer.predictor import Predictor
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
 from microseg.models.widen import widened_state
 from microseg.train.batches import BatchStream, stream_seed
@@ -36,7 +37,7 @@ from microseg.train.log import CsvLog
 from microseg.train.schedule import LRSchedule
 from microseg.train.schemes import Scheme, draws_per_step
 from microseg.train.step import optimiser_step
-from microseg.train.targets import build_target, describe, head_target, output_channels
+from microseg.train.targets import build_target, describe, output_channels
 from microseg.train.validate import LossOf, PostTuning, score_dataset, summarize, tune_post
 
 VALIDATION_COLUMNS = ("f1", "precision", "recall", "ap", "seg", "iou", "loss")
@@ -114,15 +115,16 @@ def capped(names: list[str], sets: list[list[Sample]], cap: int | None
     return [(name, samples[:cap] if cap else samples) for name, samples in zip(names, sets)]
 
 
-def store_tuning(path: Path, model: nn.Module, meta: dict[str, Any], tuning: PostTuning) -> Path:
-    """Write ``model`` to ``path`` (atomically) with the tuned post-processing, the scores it
-    reaches and the whole grid in its meta."""
-    meta = dict(meta)
+def store_tuning(path: Path, predictor: Predictor, tuning: PostTuning) -> Path:
+    """Write the predictor's checkpoint (model and meta) to ``path`` (atomically) with the tuned
+    post-processing as ``meta["post"]``, where deployment reads it
+    (:func:`~microseg.post.registry.default_post`), the scores it reaches and the whole grid."""
+    meta = dict(predictor.meta)
     meta["post"] = to_dict(tuning.post)
     scores = {k: v for k, v in tuning.metrics.items() if k != "loss"}
     meta["metrics"] = {**(meta.get("metrics") or {}), **scores}
     meta["post_tuning"] = tuning.table
-    return save_checkpoint(path, model, meta)
+    return save_checkpoint(path, predictor.model, meta)
 
 
 def model_config(config: TrainConfig, in_channels: int, target: Any) -> dict[str, Any]:
@@ -179,7 +181,11 @@ class Trainer:
                               f"datasets; they are {self.data.val_names}")
         self.target = build_target(config.target.name, config.target.params, config.target.heads)
         self.contact = config.target.contact()
-        self.kind = head_target(self.target, config.validation.post.head).kind
+        heads = output_channels(self.target)
+        post_head = config.validation.post.head
+        if post_head is not None and isinstance(heads, dict) and post_head not in heads:
+            raise ConfigError(f"validation.post.head {post_head!r} is not one of the target "
+                              f"heads {sorted(heads)}")
         self.model = models.build(config.model.name,
                                   **model_config(config, self.data.channels, self.target))
         if config.init is not None:
@@ -364,15 +370,22 @@ class Trainer:
         """``(name, samples)`` per validation dataset, capped at ``validation.max_images``."""
         return capped(self.data.val_names, self.data.val, self.config.validation.max_images)
 
+    def predictor(self) -> Predictor:
+        """The model as deployment runs it: a :class:`~microseg.infer.Predictor` of the model
+        (put in eval mode) with this run's checkpoint meta."""
+        return Predictor(self.model, meta=self.meta({}))
+
     def validate(self) -> dict[str, float]:
-        """Scores on the validation split of every source that has one (means over datasets)."""
+        """Scores on the validation split of every source that has one (means over datasets),
+        the model run by :meth:`predictor`."""
         config = self.config.validation
-        loss_of = LossOf(self.loss, self.target, self.contact)
+        loss_of = LossOf(self.model, self.loss, self.target, self.contact,
+                         self.config.channels_last)
         was_training = self.model.training
         self.model.eval()
         try:
-            results = [score_dataset(name, self.model, samples, self.kind, config, loss_of,
-                                     self.config.channels_last)
+            predictor = self.predictor()
+            results = [score_dataset(name, predictor, samples, config, loss_of)
                        for name, samples in self.validation_sets()]
         finally:
             self.model.train(was_training)
@@ -380,14 +393,12 @@ class Trainer:
 
     def tune_best(self) -> PostTuning:
         """Choose ``best.pt``'s post-processing from ``validation.tune`` on the validation data
-        and store it (with the scores it reaches and the whole grid) in ``best.pt``."""
+        and store it (with the scores it reaches and the whole grid) in ``best.pt``; the
+        checkpoint is loaded as deployment loads it."""
         path = self.out / "best.pt"
-        model, meta, _ = load_checkpoint(path)
-        if self.config.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        tuning = tune_post(model, self.validation_sets(), self.kind, self.config.validation,
-                           self.config.channels_last)
-        store_tuning(path, model, meta, tuning)
+        predictor = Predictor(path)
+        tuning = tune_post(predictor, self.validation_sets(), self.config.validation)
+        store_tuning(path, predictor, tuning)
         return tuning
 
     def improved(self, value: float) -> bool:

@@ -1,10 +1,17 @@
-"""Whole-image validation: network output → instances → object and pixel scores per dataset.
+"""Whole-image validation: the model as deployed → instances → object and pixel scores.
 
-Each validation image goes through the model at full size (models pad internally). The output
-becomes instances with the configured post-processing and is scored against the ground truth
-with :mod:`microseg.metrics`: F1 at one IoU (TP, FP, FN summed over the dataset's images), mean
-AP over IoU 0.5:0.95, CTC SEG and foreground pixel IoU. With several datasets the scores are also
-averaged over datasets (XB-Net selects on the mean over its validation sets).
+Validation, tuning and deployment run a model the same way: a
+:class:`~microseg.infer.Predictor` built from the model and its checkpoint meta computes the maps
+(the activations of :mod:`microseg.infer.activation`), and the post-processing is the one
+deployment would read from a checkpoint recording the validation's ``post``
+(:func:`microseg.post.registry.default_post`). Validation images are already normalised and at
+the model's scale (the data sources prepare them as the predictor prepares an image), so they
+enter the predictor as prepared input (:meth:`~microseg.infer.Predictor.predict_array`).
+
+The instances are scored against the ground truth with :mod:`microseg.metrics`: F1 at one IoU
+(TP, FP, FN summed over the dataset's images), mean AP over IoU 0.5:0.95, CTC SEG and foreground
+pixel IoU. With several datasets the scores are also averaged over datasets (XB-Net selects on
+the mean over its validation sets).
 """
 from __future__ import annotations
 
@@ -14,67 +21,45 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm import tqdm
 
+from microseg.config import from_dict, to_dict
 from microseg.data.datasets import target_and_weight
 from microseg.data.sample import Sample
 from microseg.errors import ConfigError
+from microseg.infer.predictor import Maps, Predictor
 from microseg.losses import apply_loss
 from microseg.metrics import evaluate_arrays
-from microseg.post.registry import postprocess
+from microseg.post.registry import default_post, postprocess, resolve_post
 from microseg.targets import ContactWeight
 from microseg.train.config import PostConfig, ValidationConfig
 
 SCORES = ("f1", "precision", "recall", "ap", "seg", "iou", "loss")
 
 
-@dataclass
-class Output:
-    """One image's network output: ``(C, *spatial)`` logits, or a dict of them per head."""
-
-    value: Tensor | dict[str, Tensor]
-
-    def head(self, name: str | None) -> Tensor:
-        if not isinstance(self.value, dict):
-            return self.value
-        if name is None:
-            return next(iter(self.value.values()))
-        if name not in self.value:
-            raise ConfigError(
-                f"validation post head {name!r} is not a model output {sorted(self.value)}")
-        return self.value[name]
+def predict_maps(predictor: Predictor, sample: Sample) -> Maps:
+    """Maps of one sample as deployment computes them: float32 ``(K, *spatial)``, or a dict
+    head → ``(K_h, *spatial)``, from the sample's prepared image ``(C, *spatial)``."""
+    return predictor.split_heads(predictor.predict_array(sample.image))
 
 
-def predict(model: nn.Module, image: np.ndarray, channels_last: bool = False) -> Output:
-    """Run ``model`` on one ``(C, *spatial)`` image → :class:`Output` without the batch axis."""
-    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
-    if channels_last and x.ndim == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        y = model(x)
-    if isinstance(y, dict):
-        return Output({k: v[0].float() for k, v in y.items()})
-    return Output(y[0].float())
+def resolved_post(post: PostConfig, predictor: Predictor) -> PostConfig:
+    """``post`` with ``auto`` replaced by the method deployment picks for the predictor's model
+    (:func:`~microseg.post.registry.resolve_post`)."""
+    record = resolve_post(to_dict(post), predictor.meta.get("target") or {},
+                          [h for h, _ in predictor.heads])
+    return from_dict(PostConfig, record, where="post")
 
 
-def to_instances(output: Tensor, kind: str, post: PostConfig,
+def to_instances(maps: Maps, predictor: Predictor, post: PostConfig,
                  bright_background: bool = False) -> np.ndarray:
-    """Instances of one image from its ``(C, *spatial)`` logits.
-
-    The logits are activated as the predictor does (softmax for class targets, sigmoid for map
-    targets) and handed to the named method of :mod:`microseg.post.registry` with
-    ``post.params`` (plus ``post.bright_background`` for an image whose bright background the
-    normalisation inverted). ``auto`` picks ``three_class`` for a 3-class output, else
-    ``components`` (connected components of the last class, or of the one map above
-    ``threshold``).
-    """
-    channels = int(output.shape[0])
-    name = post.name
-    if name == "auto":
-        name = "three_class" if kind == "classes" and channels == 3 else "components"
-    activated = torch.softmax(output, dim=0) if kind == "classes" else torch.sigmoid(output)
-    return postprocess(name, activated.numpy(), **post.params_for(bright_background))
+    """Instances ``(*spatial)`` of one image's maps, post-processed as deployment post-processes
+    them for a checkpoint of the predictor's model that records ``post`` (``bright_background``:
+    the normalisation inverted the image's bright background)."""
+    meta = {**predictor.meta, "post": to_dict(post)}
+    name, params = default_post(meta, [h for h, _ in predictor.heads], bright_background)
+    return postprocess(name, maps, **params)
 
 
 def drop_ignored(pred: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
@@ -97,10 +82,12 @@ class DatasetScores:
     values: dict[str, float]
 
 
-def instances_of(logits: Tensor, sample: Sample, kind: str, post: PostConfig) -> np.ndarray:
-    """Instances of one sample from its output, objects on ignored pixels dropped."""
+def instances_of(maps: Maps, sample: Sample, predictor: Predictor,
+                 post: PostConfig) -> np.ndarray:
+    """Instances of one sample from its maps (:func:`to_instances`), objects on ignored pixels
+    dropped."""
     bright = bool(sample.meta.get("bright_background", False))
-    return drop_ignored(to_instances(logits, kind, post, bright), sample.ignore)
+    return drop_ignored(to_instances(maps, predictor, post, bright), sample.ignore)
 
 
 def score_instances(name: str, samples: Sequence[Sample], preds: Sequence[np.ndarray], iou: float,
@@ -126,22 +113,13 @@ def score_instances(name: str, samples: Sequence[Sample], preds: Sequence[np.nda
     return DatasetScores(name, values)
 
 
-def score_dataset(
-    name: str,
-    model: nn.Module,
-    samples: Sequence[Sample],
-    kind: str,
-    config: ValidationConfig,
-    loss_of: "LossOf | None" = None,
-    channels_last: bool = False,
-) -> DatasetScores:
-    """Predict, post-process and score every sample of one dataset."""
-    preds, losses = [], []
-    for sample in samples:
-        output = predict(model, sample.image, channels_last)
-        preds.append(instances_of(output.head(config.post.head), sample, kind, config.post))
-        if loss_of is not None:
-            losses.append(loss_of(output, sample))
+def score_dataset(name: str, predictor: Predictor, samples: Sequence[Sample],
+                  config: ValidationConfig, loss_of: "LossOf | None" = None) -> DatasetScores:
+    """Predict, post-process (``config.post``) and score every sample of one dataset; with
+    ``loss_of``, the validation loss too."""
+    post = resolved_post(config.post, predictor)
+    preds = [instances_of(predict_maps(predictor, s), s, predictor, post) for s in samples]
+    losses = [loss_of(s) for s in samples] if loss_of is not None else []
     return score_instances(name, samples, preds, config.iou, losses)
 
 
@@ -154,13 +132,14 @@ class PostTuning:
     table: list[dict[str, Any]]
 
 
-def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]], kind: str,
-              config: ValidationConfig, channels_last: bool = False,
-              progress: bool = False) -> PostTuning:
+def tune_post(predictor: Predictor, datasets: Sequence[tuple[str, Sequence[Sample]]],
+              config: ValidationConfig, progress: bool = False) -> PostTuning:
     """Grid search of post-processing parameters on the validation data (``progress``: bars
     over the images and the candidates).
 
-    Each image is predicted once; every combination of ``config.tune`` values (added to
+    ``config.post`` is first resolved as deployment resolves it (``auto`` becomes the method
+    deployment would run, :func:`resolved_post`), so the chosen post names that method. Each
+    image is predicted once; every combination of ``config.tune`` values (added to
     ``config.post.params``) is post-processed and scored, and the one best on
     ``config.metric`` (mean over the datasets of ``config.select``) wins; ties keep the earlier
     candidate. Then every combination of ``config.tune_bright_background`` is tried as
@@ -173,18 +152,19 @@ def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]]
                           "parameter values to try")
     bar = tqdm(total=sum(len(s) for _, s in datasets), desc="predict", unit="image",
                disable=not progress, leave=False)
-    logits = {}
+    maps: dict[str, list[Maps]] = {}
     for name, samples in datasets:
-        logits[name] = []
+        maps[name] = []
         for sample in samples:
-            logits[name].append(predict(model, sample.image, channels_last).head(config.post.head))
+            maps[name].append(predict_maps(predictor, sample))
             bar.update()
     bar.close()
-    base = config.post
+    base = resolved_post(config.post, predictor)
     combos = _combinations(config.tune or {})
     tuning, kept = _best(config, datasets, [
         (PostConfig(base.name, {**base.params, **c}, base.head, base.bright_background), c)
-        for c in combos], lambda post: _instances(datasets, logits, kind, post), progress=progress)
+        for c in combos], lambda post: _instances(datasets, maps, predictor, post),
+        progress=progress)
     if not config.tune_bright_background:
         return tuning
     base = tuning.post
@@ -197,7 +177,7 @@ def tune_post(model: nn.Module, datasets: Sequence[tuple[str, Sequence[Sample]]]
     def overridden(post: PostConfig) -> dict[str, list[np.ndarray]]:
         if post is base:
             return kept
-        changed = _instances(datasets, logits, kind, post, only_bright=True)
+        changed = _instances(datasets, maps, predictor, post, only_bright=True)
         return {name: [new if new is not None else old for old, new in zip(kept[name], preds)]
                 for name, preds in changed.items()}
 
@@ -212,14 +192,14 @@ def _combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
-def _instances(datasets: Sequence[tuple[str, Sequence[Sample]]],
-               logits: dict[str, list[Tensor]], kind: str, post: PostConfig,
+def _instances(datasets: Sequence[tuple[str, Sequence[Sample]]], maps: dict[str, list[Maps]],
+               predictor: Predictor, post: PostConfig,
                only_bright: bool = False) -> dict[str, list[Any]]:
     """Instances of every validation image under ``post``, per dataset (None for the images
     without an inverted bright background when ``only_bright``)."""
-    return {name: [instances_of(x, s, kind, post)
+    return {name: [instances_of(m, s, predictor, post)
                    if not only_bright or s.meta.get("bright_background") else None
-                   for x, s in zip(logits[name], samples)]
+                   for m, s in zip(maps[name], samples)]
             for name, samples in datasets}
 
 
@@ -253,20 +233,26 @@ def _batched(value: Any) -> Any:
 
 
 class LossOf:
-    """Validation loss of one whole image: ``loss(output, target(labels), weight)`` with the
-    sample's ignored pixels weighted 0 (and the training's ``contact`` weighting, if any)."""
+    """Validation loss of one whole image: ``loss(model(image), target(labels), weight)`` on the
+    raw output, as in training, with the sample's ignored pixels weighted 0 (and the training's
+    ``contact`` weighting, if any); ``channels_last``: the training's memory layout."""
 
-    def __init__(self, loss: nn.Module, target: Any, contact: ContactWeight | None = None):
+    def __init__(self, model: nn.Module, loss: nn.Module, target: Any,
+                 contact: ContactWeight | None = None, channels_last: bool = False):
+        self.model = model
         self.loss = loss
         self.target = target
         self.contact = contact
+        self.channels_last = channels_last
 
-    def __call__(self, output: Output, sample: Sample) -> float:
+    def __call__(self, sample: Sample) -> float:
         target, weight = target_and_weight(self.target, sample.labels, sample.ignore,
                                            self.contact)
+        x = _batched(sample.image)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            value = apply_loss(self.loss, _batched(output.value), _batched(target),
-                               _batched(weight))
+            value = apply_loss(self.loss, self.model(x), _batched(target), _batched(weight))
         return float(value)
 
 
