@@ -13,7 +13,7 @@ from microseg.data import synthetic
 from microseg.io.images import write_image
 from microseg.malloc import tuned_environment
 from microseg.memory import available_memory, format_size, parse_size
-from microseg.segment import output_paths
+from microseg.pipelines.files import output_paths
 
 
 def _images(folder, sizes):
@@ -53,7 +53,7 @@ def test_an_image_that_runs_out_of_memory_fails_alone(tmp_path):
     done = _run("""
         import re, resource, sys
         from microseg.cli import main
-        from microseg.segment import load_model
+        from microseg.pipelines.model import load_model
         load_model("default")               # imports and the model, before the address limit
         status = open("/proc/self/status").read()
         used = int(re.search(r"VmSize:\\s+(\\d+)", status).group(1)) * 1024
@@ -72,7 +72,8 @@ def test_the_memory_estimate_is_above_the_peak_of_a_run(tmp_path):
         import re, sys
         from pathlib import Path
         from microseg.io.images import read_image
-        from microseg.segment import SegmentOptions, load_model, memory_estimate, segment_paths
+        from microseg.pipelines.files import SegmentOptions, memory_estimate, segment_paths
+        from microseg.pipelines.model import load_model
 
         def status(key):
             text = Path("/proc/self/status").read_text()

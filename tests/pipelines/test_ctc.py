@@ -10,7 +10,7 @@ from torch import nn
 
 import microseg as ms
 from microseg.cli import main
-from microseg.ctc_pipeline import segment_and_track
+from microseg.pipelines.ctc import segment_and_track
 from microseg.data import synthetic
 from microseg.errors import InputError
 from microseg.infer.onnx import export_onnx

@@ -1,0 +1,475 @@
+"""Files in, files out: the batch behind ``microseg segment``.
+
+>>> from microseg.pipelines.files import SegmentOptions, segment_paths
+>>> run = segment_paths(["images/"], "out", "default", options=SegmentOptions())  # doctest: +SKIP
+
+:func:`segment_paths` reads each input, segments it (:func:`microseg.pipelines.cells.segment`)
+and writes, named after the input's stem: ``{stem}_labels.tif`` (uint16/uint32),
+``{stem}_overlay.png`` and ``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one
+unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
+so a rerun of a killed batch skips the complete images, finishes the others and removes the
+partial files; an image that would need more memory than there is (:func:`memory_estimate`) is
+refused and the batch goes on.
+"""
+from __future__ import annotations
+
+import functools
+import glob
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from microseg.errors import ConfigError, InputError, MicrosegError
+from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
+    is_em_pipeline, segment
+from microseg.pipelines.model import bundled_edge_classifier, load_model
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from microseg.infer.predictor import Predictor
+    from microseg.io.units import OutputUnit
+
+OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
+#: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
+#: per pixel at the network's scale for the arrays of the whole image (normalised input, maps,
+#: post-processing, measurements, overlay), bytes per pixel of a batch of tiles for the
+#: network's activations, and bytes for the network's first run at a new size. Fitted above the
+#: peak resident memory of ``microseg segment`` with the bundled default model on 2D images of
+#: 1024² to 6144² pixels; ``tests/reliability/test_memory_refusal.py`` checks one.
+IMAGE_BYTES_PER_PIXEL = 64
+NETWORK_BYTES_PER_PIXEL = 70
+NETWORK_BYTES = 128 * 2**20
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One image to segment: its file, the output stem, and the CTC sequence it belongs to."""
+
+    path: Path
+    stem: str
+    sequence: Path | None = None
+
+
+@dataclass
+class SegmentRun:
+    """What :func:`segment_paths` did: outputs written, objects found and seconds taken per
+    input stem; inputs skipped (complete already, or being segmented by another process) and
+    failures, each as (input, message starting with the input's path) in input order; and the
+    inputs whose outputs are named after more than their file's stem (input → stem), because
+    another input has the same stem."""
+
+    written: dict[str, list[Path]] = field(default_factory=dict)
+    objects: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[str, str]]]:
+    """Expand files (and OME-Zarr folders), folders (their images), CTC sequence or dataset
+    folders (their frames) and glob patterns into items → ``(items, failures)``. Folders and
+    patterns leave out microseg's own outputs (:func:`_not_outputs`), so a folder can be its
+    own output folder. A path given twice counts once; stems shared by several files are made
+    unique (:func:`_unique`)."""
+    items, failures = _expand(inputs)
+    items, clashes = _unique(items)
+    return items, failures + clashes
+
+
+def _expand(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[str, str]]]:
+    """The items of :func:`collect_inputs` as found, and the inputs that gave none."""
+    from microseg.io.ctc import find_sequences
+    from microseg.io.folders import list_images, natural_key
+
+    items: list[InputItem] = []
+    failures: list[tuple[str, str]] = []
+    for given in inputs:
+        path = Path(given).expanduser()
+        try:
+            if path.is_file() or (path.is_dir() and path.suffix.lower() == ".zarr"):
+                items.append(InputItem(path, path.stem))
+            elif path.is_dir():
+                try:
+                    items += [InputItem(seq.frame_path(t), seq.frame_path(t).stem, seq.path)
+                              for seq in find_sequences(path) for t in seq.frames]
+                except InputError:
+                    items += [InputItem(p, p.stem)
+                              for p in _not_outputs(list_images(path), path)]
+            elif glob.has_magic(str(given)):
+                matches = sorted(glob.glob(str(path)), key=natural_key)
+                if not matches:
+                    raise InputError(path, "no file matches this pattern")
+                found, bad = _expand(_not_outputs([Path(m) for m in matches], path))
+                items += found
+                failures += bad
+            else:
+                raise InputError(path, "input not found")
+        except MicrosegError as exc:
+            failures.append((str(given), str(exc)))
+    return items, failures
+
+
+def _not_outputs(paths: Sequence[Path], given: Path) -> list[Path]:
+    """``paths`` (the listing of folder or pattern ``given``) less the outputs of the units
+    recorded in their folders (:func:`~microseg.io.units.unit_names`); InputError when none
+    is left."""
+    from microseg.io.units import unit_names
+
+    own = {folder: {p for name in unit_names(folder) for p in output_paths(folder, name)}
+           for folder in {p.parent for p in paths}}
+    kept = [p for p in paths if p not in own[p.parent]]
+    if not kept:
+        raise InputError(given, "no images here besides microseg's own outputs")
+    return kept
+
+
+def _unique(items: list[InputItem]) -> tuple[list[InputItem], list[tuple[str, str]]]:
+    """``items`` less repeated paths, with distinct stems (:func:`_distinct_stems`), and the
+    failures of files that still share one (each naming another)."""
+    from collections import Counter
+
+    seen: set[Path] = set()
+    kept = []
+    for item in items:
+        key = item.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    groups: dict[str, list[InputItem]] = {}
+    for item in kept:
+        groups.setdefault(item.stem, []).append(item)
+    stems = {item: stem for group in groups.values() if len(group) > 1
+             for item, stem in zip(group, _distinct_stems(group))}
+    kept = [replace(item, stem=stems.get(item, item.stem)) for item in kept]
+    counts = Counter(item.stem for item in kept)
+    failures = [(str(item.path), f"{item.path}: its outputs ({item.stem}_labels.tif, …) would "
+                                 f"be those of {_sharing(item, kept)} too; rename one of them "
+                                 f"or segment them into separate folders")
+                for item in kept if counts[item.stem] > 1]
+    return [item for item in kept if counts[item.stem] == 1], failures
+
+
+def _distinct_stems(group: list[InputItem]) -> list[str]:
+    """Distinct stems for files sharing one: the parent folder's name before it (``01_t000``),
+    else the file type after it (``a_tif``, ``a_png``), else both; the stem itself when even
+    that is shared."""
+    def folder(item: InputItem) -> str:
+        return f"{item.path.parent.name}_{item.stem}"
+
+    def kind(item: InputItem) -> str:
+        return f"{item.stem}_{item.path.suffix.lstrip('.').lower()}"
+
+    for name in (folder, kind, lambda item: kind(replace(item, stem=folder(item)))):
+        stems = [name(item) for item in group]
+        if len(set(stems)) == len(stems):
+            return stems
+    return [item.stem for item in group]
+
+
+def _sharing(item: InputItem, items: list[InputItem]) -> Path:
+    """The first other input of ``items`` with ``item``'s stem."""
+    return next(other.path for other in items if other.stem == item.stem and other != item)
+
+
+def output_paths(out_dir: str | Path, stem: str) -> list[Path]:
+    """Label TIFF, overlay PNG and measurement CSV paths of one input."""
+    return [Path(out_dir) / pattern.format(stem=stem) for pattern in OUTPUTS]
+
+
+def output_unit(out_dir: str | Path, stem: str) -> "OutputUnit":
+    """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`)."""
+    from microseg.io.units import OutputUnit
+
+    return OutputUnit(Path(out_dir), stem, tuple(output_paths(out_dir, stem)))
+
+
+@dataclass
+class SegmentOptions:
+    """Per-image settings of :func:`segment_paths` (see :func:`segment` for their meaning)."""
+
+    post: str | None = None
+    post_params: dict[str, Any] | None = None
+    diameter: float | str | None = None
+    pixel_size: float | None = None
+    z_context: str | None = None
+    instances3d: str = "stitch"
+    spacing: Sequence[float] | None = None
+    channel_axis: int | None = None
+    pipeline: str = "cells"
+    edge_classifier: Any = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The settings as keyword arguments of :func:`segment`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _message(exc: Exception, path: Path) -> str:
+    """The error as ``path: reason`` (errors naming a file already start with it); an
+    unexpected kind of error is named with the line that raised it."""
+    import traceback
+
+    if isinstance(exc, InputError) and exc.path is not None:
+        return str(exc)
+    if isinstance(exc, (MicrosegError, OSError)):
+        return f"{path}: {exc}"
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return (f"{path}: unexpected {type(exc).__name__} ({exc}) at {where.filename}:"
+            f"{where.lineno}")
+
+
+def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOptions:
+    """Raise :class:`ConfigError` for settings that would fail on every input; return the
+    options ready for every input (an EM pipeline's edge classifier file loaded once)."""
+    from microseg.infer.slices import check_z_context
+    from microseg.post.registry import POSTPROCESSORS
+
+    if options.diameter == AUTO:
+        auto_diameter_reference(predictor, options.pixel_size)
+    else:
+        predictor.scale_factor(None if options.diameter == FIXED else options.diameter,
+                               options.pixel_size)
+    if options.post is not None:
+        POSTPROCESSORS.get(options.post)
+    if options.z_context is not None:
+        check_z_context(options.z_context)
+    if options.instances3d not in INSTANCES_3D:
+        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got "
+                          f"{options.instances3d!r}")
+    if not is_em_pipeline(options.pipeline, options.edge_classifier):
+        return options
+    from microseg.pipelines.em import boundary_source, check_em_options, \
+        load_edge_classifier
+
+    check_em_options(options.pipeline, post=options.post, post_params=options.post_params,
+                     channel_axis=options.channel_axis)
+    boundary_source(predictor)
+    return replace(options, edge_classifier=load_edge_classifier(options.edge_classifier,
+                                                                 options.pipeline))
+
+
+def read_input(path: Path, options: SegmentOptions) -> tuple["np.ndarray", SegmentOptions]:
+    """An input file as stored, read with its own axes, and ``options`` with the file's channel
+    axis (a time axis is an :class:`InputError`)."""
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.images import read_image_axes
+
+    image, axes = read_image_axes(path, options.channel_axis)
+    return image, replace(options, channel_axis=single_image_channel_axis(axes, path))
+
+
+def segment_input(path: Path, image: "np.ndarray", predictor: "Predictor",
+                  options: SegmentOptions,
+                  intensity_range: tuple[float, float] | None = None) -> "np.ndarray":
+    """:func:`segment` on an image read from ``path`` (:func:`read_input`); its warnings and
+    errors name the file."""
+    from microseg.errors import warnings_naming
+
+    try:
+        with warnings_naming(path):
+            return segment(image, predictor, intensity_range=intensity_range,
+                           **options.kwargs())
+    except InputError as exc:
+        raise InputError(path, exc.reason) from None
+
+
+def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
+                 options: SegmentOptions, overwrite: bool = False,
+                 intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
+                 = None, memory_limit: int | None = None,
+                 settings: dict[str, Any] | None = None) -> tuple[list[Path], int]:
+    """Segment one input file and write its three outputs as one unit (:func:`output_unit`:
+    claimed, written together, marked complete with the input and ``settings``, see
+    :func:`settings_record`) → ``(paths, number of objects)``.
+
+    ``intensity_range`` (sequence normalisation) may be a function, called only when the image
+    is segmented. Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
+    ``overwrite``) or another process holds it, and :class:`InputError`, writing nothing, for
+    outputs in the way (:func:`_check_unit`) or an image that would need more memory than
+    ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
+    """
+    import numpy as np
+
+    from microseg.errors import warnings_naming
+    from microseg.io.images import write_labels
+    from microseg.io.overlay import write_overlay
+    from microseg.io.units import source_record
+    from microseg.measure import measure, write_measurements_csv
+
+    unit = output_unit(out_dir, item.stem)
+    source = {**source_record(item.path), "settings": settings}
+    with unit.claimed() as took_over:
+        if not overwrite:
+            _check_unit(unit, source, took_over)
+        image, options = read_input(item.path, options)
+        check_memory(item.path, image, predictor, options, memory_limit)
+        span = intensity_range() if callable(intensity_range) else intensity_range
+        labels = segment_input(item.path, image, predictor, options, span)
+        channels = _channels_first(image, labels.ndim, options.channel_axis)
+        table = measure(labels, channels, spacing=options.spacing, source=item.path)
+        with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
+                                                                 csv_path):
+            write_labels(labels_path, labels)
+            write_overlay(overlay_path, np.moveaxis(channels, 0, -1) if len(channels) == 3
+                          else channels[0], labels)
+            write_measurements_csv(csv_path, table)
+    return list(unit.outputs), len(table["label"])
+
+
+def settings_record(model: Any, options: SegmentOptions,
+                    predictor_options: dict[str, Any]) -> dict[str, Any] | None:
+    """What a result depends on besides its input: the model (its checkpoint file's path, size
+    and modification time, for a bundled name too, so updated weights count as a change) and
+    the settings; None for a model or edge classifier given as an object, which no record can
+    tell from another."""
+    from microseg import zoo
+    from microseg.io.units import source_record
+
+    if not isinstance(model, (str, Path)) or not isinstance(options.edge_classifier,
+                                                            (str, Path, type(None))):
+        return None
+    path = zoo.checkpoint_path(str(model)) if zoo.is_model_name(model) else Path(model)
+    return {"model": source_record(path) if path.is_file() else str(model),
+            "options": repr(options), "predictor": repr(sorted(predictor_options.items()))}
+
+
+def _check_unit(unit: "OutputUnit", source: dict[str, Any], took_over: bool) -> None:
+    """What may stop writing a unit without ``overwrite``: :class:`~microseg.io.units.Skipped`
+    when it is complete for ``source``; :class:`InputError` when it is recorded for another
+    input, or its outputs exist unrecorded (not written by microseg) and were not left by a
+    killed process (``took_over``)."""
+    from microseg.io.units import Skipped
+
+    record = unit.record()
+    written = all(path.exists() for path in unit.outputs)
+    if record == source and written:
+        raise Skipped("complete (--overwrite redoes it)")
+    if record is not None and record.get("input") != source["input"]:
+        raise InputError(unit.outputs[0], f"output of another input, {record.get('input')} "
+                                          f"(use --overwrite to replace it)")
+    if record is not None and record.get("settings") != source.get("settings") and written:
+        raise InputError(unit.outputs[0], "output made with another model or other settings "
+                                          "(use --overwrite to replace it)")
+    existing = [path for path in unit.outputs if path.exists()]
+    if existing and record is None and not took_over:
+        raise InputError(existing[0], "output exists (use --overwrite to replace it)")
+
+
+def memory_estimate(image: "np.ndarray", predictor: "Predictor",
+                    options: SegmentOptions) -> int:
+    """Peak memory (bytes) of segmenting ``image`` (as read) beyond the image itself:
+    :data:`IMAGE_BYTES_PER_PIXEL` for each pixel at the network's scale (the image grid's when
+    that is finer), :data:`NETWORK_BYTES_PER_PIXEL` for each pixel of a batch of tiles, and
+    :data:`NETWORK_BYTES`. With ``diameter="auto"`` (or the default on a model that records its
+    training sizes), this is the first pass's, at the model's scale."""
+    import math
+
+    from microseg.infer.inputs import spatial_ndim
+
+    diameter = options.diameter if isinstance(options.diameter, (int, float)) else None
+    factor = max(1.0, predictor.scale_factor(diameter, options.pixel_size))
+    ndim = spatial_ndim(image, options.channel_axis)
+    spatial = _channels_first(image, ndim, options.channel_axis).shape[1:]
+    scaled = 2 if predictor.mode(image, options.channel_axis) == "slices" else ndim
+    pixels = math.prod(spatial) * factor ** scaled
+    batch = predictor.batch_size * math.prod(predictor.tile_size(predictor.tile))
+    return int(IMAGE_BYTES_PER_PIXEL * pixels + NETWORK_BYTES_PER_PIXEL * min(pixels, batch)
+               + NETWORK_BYTES)
+
+
+def check_memory(path: Path, image: "np.ndarray", predictor: "Predictor",
+                 options: SegmentOptions, limit: int | None = None) -> None:
+    """:class:`InputError` naming ``path`` when :func:`memory_estimate` exceeds ``limit``
+    bytes (default: the RAM available now, :func:`~microseg.memory.available_memory`; no
+    check when that is unknown)."""
+    from microseg.memory import available_memory, format_size
+
+    budget = available_memory() if limit is None else limit
+    if budget is None:
+        return
+    need = memory_estimate(image, predictor, options)
+    if need > budget:
+        what = "available" if limit is None else "allowed by --memory-limit"
+        raise InputError(path, f"needs about {format_size(need)} of memory to segment, more "
+                               f"than the {format_size(budget)} {what}; crop or downscale the "
+                               f"image, or set --memory-limit")
+
+
+def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
+    """The raw image as ``(C, *spatial)`` for measurements and overlays."""
+    import numpy as np
+
+    if channel_axis is not None:
+        return np.moveaxis(image, channel_axis, 0)
+    if image.ndim == ndim + 1:                    # (Y, X, RGB[A])
+        return np.moveaxis(image[..., :3], -1, 0)
+    return image[None]
+
+
+def sequence_range(sequence: Path) -> tuple[float, float]:
+    """(min, max) intensity over every frame of a CTC sequence folder."""
+    from microseg.io.ctc import CTCSequence
+
+    seq = CTCSequence(sequence)
+    extremes = [(float(f.min()), float(f.max())) for f in map(seq.image, seq.frames)]
+    return min(e[0] for e in extremes), max(e[1] for e in extremes)
+
+
+def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
+                  options: SegmentOptions | None = None, overwrite: bool = False,
+                  progress: bool = True, memory_limit: int | None = None,
+                  **predictor_options: Any) -> SegmentRun:
+    """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``.
+
+    An input whose outputs are complete (:func:`output_unit`) is skipped unless ``overwrite``,
+    as is one another process is segmenting into the same folder; so a rerun after a kill
+    finishes the batch. An input that fails in any way (missing, unreadable, wrong shape,
+    outputs in the way, more memory than ``memory_limit`` bytes — see :func:`segment_file` —
+    or an unexpected error) is recorded in :attr:`SegmentRun.failed`; the other inputs are
+    processed. ``predictor_options`` go to :func:`~microseg.pipelines.model.load_model`
+    (``tta``, ``tile``, ``backend``, …). An EM pipeline without an edge classifier uses the bundled model's own
+    (:func:`bundled_edge_classifier`).
+    """
+    import time
+
+    from tqdm import tqdm
+
+    from microseg.io.units import Skipped
+
+    predictor = load_model(model, **predictor_options)
+    options = options or SegmentOptions()
+    options = replace(options, edge_classifier=bundled_edge_classifier(
+        model, options.pipeline, options.edge_classifier))
+    settings = settings_record(model, options, predictor_options)
+    options = check_options(predictor, options)
+    items, failed = collect_inputs(inputs)
+    run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
+                                                   if item.stem != item.path.stem})
+    sequence_method = predictor.normalization.method == "sequence"
+    ranges: dict[Path, tuple[float, float]] = {}
+
+    def range_of(sequence: Path) -> tuple[float, float]:
+        """The sequence's intensity range, read once and only when an image needs it."""
+        if sequence not in ranges:
+            ranges[sequence] = sequence_range(sequence)
+        return ranges[sequence]
+
+    for item in tqdm(items, desc="segment", unit="image", disable=not progress):
+        start = time.perf_counter()
+        try:
+            span = None
+            if sequence_method and item.sequence is not None:
+                span = functools.partial(range_of, item.sequence)
+            run.written[item.stem], run.objects[item.stem] = segment_file(
+                item, out_dir, predictor, options, overwrite, span, memory_limit, settings)
+            run.seconds[item.stem] = time.perf_counter() - start
+        except Skipped as exc:
+            run.skipped.append((str(item.path), f"{item.path}: {exc}"))
+        except Exception as exc:         # any failure of one image: report it, go on
+            run.failed.append((str(item.path), _message(exc, item.path)))
+    return run
