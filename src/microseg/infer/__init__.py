@@ -1,8 +1,8 @@
 """Inference: :class:`Predictor` (checkpoint → maps for images of any size, 2D or 3D), tiled
 sliding-window prediction, 8-fold dihedral TTA, slice-wise 3D with z context, ONNX export and an
 ONNX Runtime backend."""
-from microseg.infer.onnx import export_onnx, read_onnx
-from microseg.infer.predictor import Prediction, Predictor
+from microseg.infer.onnx import read_onnx
+from microseg.infer.predictor import Prediction, Predictor, export_onnx
 from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 
