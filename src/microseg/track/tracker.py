@@ -23,7 +23,7 @@ from microseg.track.config import TrackConfig
 from microseg.track.divisions import find_divisions, undo_short_divisions
 from microseg.track.features import ObjectFeatures, object_features
 from microseg.track.linking import gate_distance, link_frames
-from microseg.track.lineage import ctc_lineage
+from microseg.io.ctc_lineage import ctc_lineage
 
 
 @dataclass(frozen=True, eq=False)
