@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process (``argv`` None), it first re-executes itself with glibc's allocator tuned for large
     tensors (:mod:`microseg.malloc`)."""
     if argv is None:
-        reexec_with_tuned_malloc()
+        reexec_with_tuned_malloc([sys.executable, "-m", "microseg", *sys.argv[1:]])
     args = build_parser().parse_args(argv)
     _, _, run = _COMMANDS[args.command]
     _print_undecodable_names()
