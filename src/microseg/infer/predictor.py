@@ -1,8 +1,10 @@
 """`Predictor`: a trained network applied to images of any size, 2D or 3D → per-pixel maps.
 
 >>> predictor = Predictor("runs/dsb/best.pt", tta="mean")           # doctest: +SKIP
->>> maps = predictor.predict(image)         # (K, Y, X) float32, or dict head → (K, Y, X)
->>> predictor.prediction(image).bright_background   # doctest: +SKIP
+>>> maps = predictor.predict(image)                                  # doctest: +SKIP
+>>> predictor.prediction(image).bright_background                    # doctest: +SKIP
+
+``maps`` is float32 ``(K, Y, X)``, or a dict head → ``(K, Y, X)`` for a multi-head model.
 
 What the checkpoint fixes (``meta``, see :mod:`microseg.models.checkpoint`): the input channels
 and intensity normalisation (:class:`~microseg.infer.inputs.Normalization`), the output
