@@ -6,9 +6,9 @@
 
 Submodules load on first use (``ms.metrics``, ``ms.io``, ``ms.post.graph``, …), so ``import
 microseg`` is fast and imports no torch. ``ms.segment`` and ``ms.load_model`` are the functions
-of :mod:`microseg.pipelines.cells` and :mod:`microseg.pipelines.model`. The layers, low to high:
-io, preprocess → data, targets, augment → models, losses → infer → post → metrics, measure,
-track → train, zoo → pipelines (see ``ARCHITECTURE.md``).
+of :mod:`microseg.pipelines.cells` and :mod:`microseg.pipelines.model`. The layers, low to high
+(a lower one never imports a higher one): io, preprocess → data, targets, augment → models,
+losses → infer → post → metrics, measure, track → train, zoo → pipelines.
 """
 from __future__ import annotations
 

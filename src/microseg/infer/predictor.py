@@ -58,9 +58,8 @@ BACKENDS = ("torch", "onnxruntime")
 TTA_MODES = ("none", "mean", "max")
 #: Largest tile per spatial dimensionality: a 2D image up to 2048² (4 MP) goes through the
 #: network in one call, no pixel computed twice; larger ones in balanced tiles
-#: (:func:`~microseg.infer.tiling.balanced_tile`). On 2 cores, whole 2048² images ran the
-#: ``default`` network at 7.6 MP/s against 5.1 MP/s in 512² tiles (``benchmarks/speed.py``),
-#: for about 230 MB more memory.
+#: (:func:`~microseg.infer.tiling.balanced_tile`). Whole images run faster than small tiles, for
+#: more memory (``benchmarks/speed.py`` measures both).
 DEFAULT_TILE = {2: 2048, 3: 128}
 
 

@@ -1,4 +1,4 @@
-"""Readers and writers for the file formats of the field (see ARCHITECTURE.md, ``io/``).
+"""Readers and writers for the file formats of the field; no model or metric logic.
 
 Every labelled format offers ``<format>_items(src, ...) -> list[LabelledItem]`` (one shape, many
 formats); :func:`convert` writes any of them as plain image/label TIFF folders. Helpers of the

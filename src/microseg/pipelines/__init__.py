@@ -1,5 +1,5 @@
 """The jobs: steps composed into what a user runs. Only this package composes the layers below
-it (see ``ARCHITECTURE.md``).
+it; they never import it.
 
 - ``cells``: image → instance labels (``ms.segment``);
 - ``model``: the network a pipeline runs (``ms.load_model``);
