@@ -100,7 +100,7 @@ def track(labels: Sequence[np.ndarray], images: Sequence[np.ndarray] | None = No
     the links; a division ends the mother and starts two daughters with her as parent. At the
     end, divisions whose daughters do not last are undone
     (:func:`~microseg.track.divisions.undo_short_divisions`) and
-    :func:`~microseg.track.lineage.ctc_lineage` makes the CTC track table.
+    :func:`~microseg.io.ctc_lineage.ctc_lineage` makes the CTC track table.
     """
     from tqdm import tqdm
 
