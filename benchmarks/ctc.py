@@ -15,7 +15,7 @@ segmentations ``$MICROSEG_DATA/timelapse/*_ERR_SEG.tif`` are tracked with their 
 have no ground truth, so only counts and run time are reported.
 
 (b) ``--segment CHECKPOINT|NAME``: every frame of the evaluated range is segmented with the model
-(:func:`microseg.segment.segment`, the model's own normalisation; for ``sequence`` normalisation
+(:func:`microseg.pipelines.cells.segment`, the model's own normalisation; for ``sequence`` normalisation
 the min/max of the whole sequence), once per ``--tta`` setting, the labels are tracked, and
 SEG, DET and TRA are computed on those frames only (the ground truth is cut to the range and
 renumbered from 0, parent links into earlier frames dropped). The default ranges are the
@@ -116,7 +116,7 @@ def segment_and_track(seq_dir: Path, frames: tuple[int, int], predictor, config:
                       work: Path, tta: str = "none", diameter: float | str | None = None
                       ) -> dict:
     """(b) on one sequence: segment frames [first, stop), track, SEG / DET / TRA there."""
-    from microseg.segment import segment
+    from microseg.pipelines.cells import segment
 
     seq = CTCSequence(seq_dir)
     first, stop = frames
@@ -210,7 +210,7 @@ def main() -> None:
             if (root / "timelapse" / f"{name}_ERR_SEG.tif").is_file():
                 rows.append(track_timelapse(name, root / "timelapse", config, work))
         if args.segment:
-            from microseg.segment import load_model
+            from microseg.pipelines.model import load_model
 
             predictor = load_model(args.segment)
             ranges = parse_frames(args.frames)

@@ -5,7 +5,7 @@
                                  [--precision float32|bfloat16] [--json FILE]
 
 Every image of the split (``$MICROSEG_DATA/dsb2018/<split>.txt``; data root default
-``../shared/data``) is segmented with :func:`microseg.segment` (the model's own normalisation
+``../shared/data``) is segmented with :func:`microseg.pipelines.cells.segment` (the model's own normalisation
 and post-processing) and scored against its labels: precision, recall and F1 at IoU 0.5, AP at
 0.5 / 0.75 and mean AP over IoU 0.5:0.05:0.95 (TP / (TP + FP + FN), counts summed over the
 images), CTC SEG and pixel IoU, for all images and per modality (fluorescence, bright-field,
@@ -34,7 +34,8 @@ from microseg.data.sample import Sample
 from microseg.io.images import read_image, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics.evaluate import evaluate_arrays
-from microseg.segment import load_model, segment
+from microseg.pipelines.cells import segment
+from microseg.pipelines.model import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("f1", "ap", "seg", "iou")

@@ -74,7 +74,8 @@ from microseg.io.ctc import CTCSequence
 from microseg.io.images import read_image, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics import combine, evaluate_arrays, match, recall_by_brightness
-from microseg.segment import load_model, segment
+from microseg.pipelines.cells import segment
+from microseg.pipelines.model import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 GROUP_TABLE = REPO / "benchmarks" / "dsb2018_groups.csv"

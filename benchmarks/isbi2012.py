@@ -29,7 +29,7 @@ scored (the network under test should have been trained on 0–14 only, as
    ``--graph-tta`` maps (of ``--forest-checkpoint`` when given: forests fitted on a network's
    maps of its own training sections learn from near-perfect maps and over-segment unseen
    sections, so the recommended protocol trains a second network on sections 0–9
-   (``configs/rcspcnet_isbi2012_forests.yaml``) and fits the forests on its maps of 10–14), raw images (:func:`~microseg.post.graph.em_network.em_raw`) and GT
+   (``configs/rcspcnet_isbi2012_forests.yaml``) and fits the forests on its maps of 10–14), raw images (:func:`~microseg.pipelines.em.em_raw`) and GT
    (:func:`~microseg.post.graph.train_edge_classifier`) and saved to ``--edges-out``, unless
    ``--edge-classifier`` gives a trained one.
 3. Scores on the validation sections, each section scored on its own and the scores averaged
@@ -73,9 +73,9 @@ from microseg.io.images import write_image
 from microseg.io.isbi import read_em_stack
 from microseg.metrics import vrand_vinfo, vrand_vinfo_thinned
 from microseg.post.graph import EdgeClassifier, segment_em, train_edge_classifier
-from microseg.post.graph.em_network import em_raw, graph_config, load_edge_classifier, \
+from microseg.pipelines.em import em_raw, graph_config, load_edge_classifier, \
     predict_boundary, slice_range, training_instances
-from microseg.segment import load_model
+from microseg.pipelines.model import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 TTA_MODES = ("none", "mean", "max")

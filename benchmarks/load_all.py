@@ -17,8 +17,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from microseg.errors import InputError
-from microseg.io import (CTCSequence, find_sequences, isbi_items, pair_by_stem, read_em_stack,
-                         read_id_list, read_image, read_labels, read_pair)
+from microseg.io import (CTCSequence, find_sequences, isbi_items, read_em_stack, read_image,
+                         read_labels)
+from microseg.io.folders import pair_by_stem, read_id_list, read_pair
 
 REPO = Path(__file__).resolve().parents[1]
 

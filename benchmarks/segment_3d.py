@@ -35,7 +35,7 @@ from microseg.io.images import read_image, read_labels
 from microseg.metrics import seg_score
 from microseg.preprocess.normalize import normalize_percentile
 from microseg.preprocess.pseudocolor import context_pseudocolor
-from microseg.segment import segment
+from microseg.pipelines.cells import segment
 from microseg.train import Datasets, train, train_config
 
 VOLUME = dict(shape=(32, 128, 128), diameter=20.0, anisotropy=1.5, coverage=0.15)

@@ -43,14 +43,15 @@ import torch
 from microseg import models
 from microseg.data import synthetic
 from microseg.infer.predictor import Predictor
-from microseg.infer.stitch3d import stitch_slices
+from microseg.post.stitch3d import stitch_slices
 from microseg.io.images import read_image, write_image, write_labels
 from microseg.io.overlay import write_overlay
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.measure import measure, write_measurements_csv
 from microseg.metrics import seg_score
 from microseg.post.registry import postprocess
-from microseg.segment import load_model, maps_to_labels
+from microseg.pipelines.cells import maps_to_labels
+from microseg.pipelines.model import load_model
 from microseg.targets import build as build_target
 
 MODELS = {"unet": dict(base_channels=16, depth=4, out_channels=3), "xbnet": {}}

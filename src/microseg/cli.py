@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from microseg.errors import InputWarning, MicrosegError
 from microseg.malloc import reexec_with_tuned_malloc
+from microseg.pipelines.names import PIPELINES
 
 Run = Callable[[argparse.Namespace], int]
 Argument = tuple[tuple[Any, ...], dict[str, Any]]
@@ -36,7 +37,7 @@ def command(name: str, help: str, arguments: Sequence[Argument] = ()) -> Callabl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from microseg import __version__
+    from microseg.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="microseg",
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process (``argv`` None), it first re-executes itself with glibc's allocator tuned for large
     tensors (:mod:`microseg.malloc`)."""
     if argv is None:
-        reexec_with_tuned_malloc()
+        reexec_with_tuned_malloc([sys.executable, "-m", "microseg", *sys.argv[1:]])
     args = build_parser().parse_args(argv)
     _, _, run = _COMMANDS[args.command]
     _print_undecodable_names()
@@ -354,7 +355,7 @@ def _run_tune(args: argparse.Namespace) -> int:
              BACKEND_ARG,
              PRECISION_ARG,
              THREADS_ARG,
-             arg("--pipeline", choices=["cells", "em-mc", "em-lmc"], default="cells",
+             arg("--pipeline", choices=PIPELINES, default="cells",
                  help="cells: maps → post-processing (default); em-mc / em-lmc: grey EM images "
                       "or stacks (Z, Y, X) → the model's membrane map → superpixels → region "
                       "graph → multicut / lifted multicut"),
@@ -373,7 +374,7 @@ def _run_tune(args: argparse.Namespace) -> int:
          ])
 def _run_segment(args: argparse.Namespace) -> int:
     from microseg.config import parse_assignment
-    from microseg.segment import SegmentOptions, segment_paths
+    from microseg.pipelines.files import SegmentOptions, segment_paths
 
     post_params = dict(parse_assignment(item) for item in args.post_param) or None
     options = SegmentOptions(post=args.post, post_params=post_params, diameter=args.diameter,
@@ -462,7 +463,7 @@ def _run_track(args: argparse.Namespace) -> int:
              QUIET_ARG,
          ])
 def _run_train_edges(args: argparse.Namespace) -> int:
-    from microseg.post.graph.em_network import graph_config, train_edges
+    from microseg.pipelines.em import graph_config, train_edges
 
     config = graph_config(args.config, args.lifted_distance)
     predictor_options = _predictor_options(args)
@@ -503,8 +504,8 @@ def _run_train_edges(args: argparse.Namespace) -> int:
              QUIET_ARG,
          ])
 def _run_ctc(args: argparse.Namespace) -> int:
-    from microseg.ctc_pipeline import segment_and_track
-    from microseg.segment import SegmentOptions
+    from microseg.pipelines.ctc import segment_and_track
+    from microseg.pipelines.files import SegmentOptions
     from microseg.track import TrackConfig
 
     options = SegmentOptions(post=args.post, diameter=args.diameter, z_context=args.z_context,

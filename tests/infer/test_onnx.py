@@ -5,7 +5,7 @@ from torch import nn
 
 from microseg import models
 from microseg.errors import InputError
-from microseg.infer.onnx import export_onnx, read_onnx
+from microseg.infer import export_onnx, read_onnx
 from microseg.infer.predictor import Predictor
 from microseg.models.checkpoint import save_checkpoint
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.io import folder_items, list_images, pair_by_stem, read_id_list, read_pair, \
-    write_image, write_labels
+from microseg.io import folder_items, write_image, write_labels
+from microseg.io.folders import list_images, pair_by_stem, read_id_list, read_pair
 
 
 def _make(folder, names, shape=(6, 7)):

@@ -9,8 +9,9 @@ import tifffile
 from PIL import Image
 
 from microseg.errors import InputError
-from microseg.io import as_labels, atomic_path, check_same_shape, read_image, read_labels, \
-    write_image, write_labels
+from microseg.io import read_image, read_labels, write_image, write_labels
+from microseg.io.atomic import atomic_path
+from microseg.io.images import as_labels, check_same_shape
 
 RNG = np.random.default_rng(7)
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.metrics import BrightnessRecall, recall_by_brightness
+from microseg.metrics import recall_by_brightness
+from microseg.metrics.brightness import BrightnessRecall
 
 
 def squares(n, shape=(40, 400)):

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.metrics import ErrorTypes, combine_error_types, error_types
+from microseg.metrics import combine_error_types, error_types
+from microseg.metrics.errors import ErrorTypes
 
 
 def _scene():

@@ -10,8 +10,15 @@ from microseg.cli import main
 from microseg.errors import ConfigError, InputError
 from microseg.io.ctc import write_ctc_result, write_ctc_sequence
 from microseg.io.images import write_image, write_labels
-from microseg.metrics import evaluate_arrays, evaluate_ctc, evaluate_folders, evaluate_pair, \
-    evaluate_paths, parse_metrics, vrand_vinfo
+from microseg.metrics import (
+    evaluate_arrays,
+    evaluate_ctc,
+    evaluate_folders,
+    evaluate_pair,
+    evaluate_paths,
+    vrand_vinfo,
+)
+from microseg.metrics.evaluate import parse_metrics
 
 THRESHOLDS = np.linspace(0.5, 0.95, 10)
 

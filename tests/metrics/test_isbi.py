@@ -6,8 +6,8 @@ from scipy import ndimage as ndi
 from skimage.metrics import adapted_rand_error, variation_of_information
 
 from microseg.errors import InputError
-from microseg.metrics import combine_rand_info, thinned_segmentation, vrand_vinfo, \
-    vrand_vinfo_thinned
+from microseg.metrics import combine_rand_info, vrand_vinfo, vrand_vinfo_thinned
+from microseg.metrics.isbi import thinned_segmentation
 
 
 def _singletons(gt, pred):

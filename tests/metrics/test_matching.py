@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.metrics import average_precision, combine, combine_sweeps, match, overlap_table
+from microseg.metrics import average_precision, combine, match
+from microseg.metrics.matching import combine_sweeps
+from microseg.metrics.overlap import overlap_table
 
 THRESHOLDS = np.linspace(0.5, 0.95, 10)
 

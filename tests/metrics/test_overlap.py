@@ -3,7 +3,7 @@ import pytest
 
 from microseg.errors import InputError
 import microseg.metrics.overlap as overlap_module
-from microseg.metrics import overlap_table
+from microseg.metrics.overlap import overlap_table
 
 
 def _brute_force(gt, pred):

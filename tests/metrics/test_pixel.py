@@ -5,7 +5,9 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, jaccard_score, precision_score, recall_score
 
 from microseg.errors import InputError
-from microseg.metrics import binary_scores, binary_scores_overlap, overlap_table, pixel_iou
+from microseg.metrics import binary_scores, pixel_iou
+from microseg.metrics.overlap import overlap_table
+from microseg.metrics.pixel import binary_scores_overlap
 
 
 @pytest.mark.parametrize("shape", [(40, 50), (10, 20, 24)])

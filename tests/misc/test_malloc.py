@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -30,3 +31,16 @@ def test_reexec_runs_the_command_once_with_the_variable_set():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout.split()
     assert out == [":".join(TUNABLES)]
+
+
+def test_a_script_that_opts_in_runs_again_from_the_top_with_the_variable_set(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import os, sys\n"
+                      "print('start', sys.argv[1:])\n"
+                      "import microseg as ms\n"
+                      "ms.malloc.reexec_with_tuned_malloc()\n"
+                      "print(os.environ.get('GLIBC_TUNABLES'))\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, str(script), "x"], capture_output=True, text=True,
+                         env=env, check=True).stdout.splitlines()
+    assert out == ["start ['x']", "start ['x']", ":".join(TUNABLES)]

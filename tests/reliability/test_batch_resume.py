@@ -14,7 +14,7 @@ from microseg.cli import main
 from microseg.data import synthetic
 from microseg.io.ctc import read_ctc_result, write_ctc_sequence
 from microseg.io.images import read_image, read_labels, write_image, write_labels
-from microseg.segment import output_unit
+from microseg.pipelines.files import output_unit
 
 N_IMAGES = 12
 

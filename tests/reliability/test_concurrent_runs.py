@@ -11,7 +11,7 @@ from microseg.cli import main
 from microseg.data import synthetic
 from microseg.io.images import write_image
 from microseg.io.units import claim
-from microseg.segment import output_unit
+from microseg.pipelines.files import output_unit
 
 N_IMAGES = 16
 

@@ -7,7 +7,7 @@ from microseg.cli import main
 from microseg.data import synthetic
 from microseg.io.ctc import read_ctc_result
 from microseg.io.images import read_labels, write_image, write_labels
-from microseg.segment import output_paths
+from microseg.pipelines.files import output_paths
 
 
 def _image(seed, size=96):

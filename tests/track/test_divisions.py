@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from microseg.metrics import overlap_table
+from microseg.metrics.overlap import overlap_table
 from microseg.track import TrackConfig, division_costs, find_divisions, link_frames, \
     object_features
 from microseg.track.linking import gate_distance

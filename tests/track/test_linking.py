@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from microseg.metrics import overlap_table
+from microseg.metrics.overlap import overlap_table
 from microseg.track import TrackConfig, link_frames, object_features
 from microseg.track.linking import candidate_pairs, gate_distance
 

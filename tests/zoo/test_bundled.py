@@ -14,7 +14,7 @@ from microseg.data import synthetic
 from microseg.io.images import read_labels, write_image
 from microseg.post.graph import EdgeClassifier
 from microseg.post.registry import default_post
-from microseg.segment import bundled_edge_classifier
+from microseg.pipelines.model import bundled_edge_classifier
 
 BUNDLED = zoo.available()
 FACTOR = 2.0          # found / true object count must lie within [1 / FACTOR, FACTOR]

@@ -7,7 +7,7 @@ import microseg as ms
 from microseg import zoo
 from microseg.errors import InputError
 from microseg.infer.predictor import Predictor
-from microseg.segment import bundled_edge_classifier
+from microseg.pipelines.model import bundled_edge_classifier
 from microseg.zoo.store import PACKAGE_DIR
 
 

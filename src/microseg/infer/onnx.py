@@ -1,6 +1,7 @@
-"""Export a predictor's network to ONNX and run it with ONNX Runtime.
+"""Export a network to ONNX and run it with ONNX Runtime.
 
-The exported graph is the predictor's :class:`~microseg.infer.runners.MapsNetwork`: input
+The exported graph is a predictor's :class:`~microseg.infer.runners.MapsNetwork`, described by a
+:class:`NetworkLayout` (:func:`~microseg.infer.predictor.export_onnx` exports a predictor): input
 ``image`` ``(N, C, *spatial)`` float32, output ``maps`` ``(N, ΣK, *spatial)`` — every head
 activated and concatenated, the same maps the PyTorch backend computes. The file carries the
 checkpoint meta and the layout (heads, their activations, channels, divisor, padding) in its
@@ -19,8 +20,9 @@ from __future__ import annotations
 import io
 import json
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -30,9 +32,6 @@ from microseg.errors import InputError
 from microseg.io.atomic import atomic_path
 from microseg.models.base import pad_to_multiple
 
-if TYPE_CHECKING:
-    from microseg.infer.predictor import Predictor
-
 META_KEY = "microseg.meta"
 LAYOUT_KEY = "microseg.layout"
 INPUT, OUTPUT = "image", "maps"
@@ -40,47 +39,55 @@ OPSET = 17
 TOLERANCE = 1e-4
 
 
-def export_onnx(predictor_or_model: "Predictor | nn.Module", path: str | Path,
-                example_shape: tuple[int, ...], *, dynamic: bool = True) -> Path:
-    """Write the network of a :class:`~microseg.infer.predictor.Predictor` (or of a model,
-    wrapped in a default predictor) to ``path`` as ONNX. Atomic.
+@dataclass(frozen=True)
+class NetworkLayout:
+    """What an export needs to know of a network besides its weights (a predictor builds it,
+    :meth:`~microseg.infer.predictor.Predictor.network_layout`): ``in_channels`` and spatial
+    ``dims`` of the input, the total down-sampling factor ``divisor`` and the ``pad_mode`` the
+    model pads its input with, the output ``heads`` ``(name, channels)`` in output order with
+    their ``activations``, and the checkpoint ``meta`` stored beside the graph."""
 
-    ``example_shape``: an input shape ``(N, C, *spatial)``; spatial sizes are rounded up to the
-    model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see the module
-    docstring); ``False`` exports exactly the example size (batch stays dynamic).
-    """
-    from microseg.infer.predictor import Predictor
+    in_channels: int
+    dims: int
+    divisor: int
+    pad_mode: str
+    heads: list[tuple[str | None, int]]
+    activations: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
 
-    predictor = predictor_or_model if isinstance(predictor_or_model, Predictor) \
-        else Predictor(predictor_or_model)
-    if predictor.network is None:
-        raise InputError(path, "this predictor runs an ONNX file already; it has no PyTorch "
-                               "network to export")
-    data = onnx_model_bytes(predictor, example_shape, dynamic=dynamic)
+
+def write_onnx(network: nn.Module, layout: NetworkLayout, path: str | Path,
+               example_shape: tuple[int, ...], *, dynamic: bool = True) -> Path:
+    """Write ``network`` (a :class:`~microseg.infer.runners.MapsNetwork`, described by
+    ``layout``) to ``path`` as ONNX. Atomic. See :func:`onnx_model_bytes` for the arguments."""
+    data = onnx_model_bytes(network, layout, example_shape, dynamic=dynamic)
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
     return Path(path)
 
 
-def onnx_model_bytes(predictor: "Predictor", example_shape: tuple[int, ...],
+def onnx_model_bytes(network: nn.Module, layout: NetworkLayout, example_shape: tuple[int, ...],
                      dynamic: bool = True) -> bytes:
-    """The serialised ONNX model of ``predictor`` (see :func:`export_onnx`)."""
-    shape = _example_shape(predictor, example_shape)
-    network = predictor.network
-    assert network is not None
+    """The serialised ONNX model of ``network`` with ``layout`` in its metadata.
+
+    ``example_shape``: an input shape ``(N, C, *spatial)``; spatial sizes are rounded up to the
+    model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see the module
+    docstring); ``False`` exports exactly the example size (batch stays dynamic).
+    """
+    shape = _example_shape(layout, example_shape)
     if dynamic:
         data = _trace(network, shape, dynamic=True)
-        if _generalises(network, data, shape, predictor.divisor):
-            return _with_metadata(data, predictor, shape, dynamic=True)
-    return _with_metadata(_trace(network, shape, dynamic=False), predictor, shape, dynamic=False)
+        if _generalises(network, data, shape, layout.divisor):
+            return _with_metadata(data, layout, shape, dynamic=True)
+    return _with_metadata(_trace(network, shape, dynamic=False), layout, shape, dynamic=False)
 
 
-def _example_shape(predictor: "Predictor", shape: tuple[int, ...]) -> tuple[int, ...]:
+def _example_shape(layout: NetworkLayout, shape: tuple[int, ...]) -> tuple[int, ...]:
     shape = tuple(int(s) for s in shape)
-    if len(shape) != predictor.dims + 2 or shape[1] != predictor.in_channels or min(shape) < 1:
-        raise InputError(None, f"example shape must be (N, {predictor.in_channels}, "
-                               f"{'Y, X' if predictor.dims == 2 else 'Z, Y, X'}), got {shape}")
-    d = predictor.divisor
+    if len(shape) != layout.dims + 2 or shape[1] != layout.in_channels or min(shape) < 1:
+        raise InputError(None, f"example shape must be (N, {layout.in_channels}, "
+                               f"{'Y, X' if layout.dims == 2 else 'Z, Y, X'}), got {shape}")
+    d = layout.divisor
     return shape[:2] + tuple(-(-s // d) * d for s in shape[2:])
 
 
@@ -115,18 +122,18 @@ def _generalises(network: nn.Module, data: bytes, shape: tuple[int, ...], diviso
                                                        atol=TOLERANCE)
 
 
-def _with_metadata(data: bytes, predictor: "Predictor", shape: tuple[int, ...],
+def _with_metadata(data: bytes, layout: NetworkLayout, shape: tuple[int, ...],
                    dynamic: bool) -> bytes:
     import onnx
 
     from microseg.models.checkpoint import plain_data
 
     model = onnx.load_from_string(data)
-    layout = {"heads": predictor.heads, "in_channels": predictor.in_channels,
-              "activations": [predictor.activations[name] for name, _ in predictor.heads],
-              "dims": predictor.dims, "divisor": predictor.divisor,
-              "pad_mode": predictor.pad_mode, "dynamic": dynamic, "shape": list(shape[1:])}
-    for key, value in ((META_KEY, plain_data(dict(predictor.meta))), (LAYOUT_KEY, layout)):
+    record = {"heads": layout.heads, "in_channels": layout.in_channels,
+              "activations": list(layout.activations), "dims": layout.dims,
+              "divisor": layout.divisor, "pad_mode": layout.pad_mode, "dynamic": dynamic,
+              "shape": list(shape[1:])}
+    for key, value in ((META_KEY, plain_data(dict(layout.meta))), (LAYOUT_KEY, record)):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
     return model.SerializeToString()

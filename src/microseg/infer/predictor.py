@@ -1,8 +1,10 @@
 """`Predictor`: a trained network applied to images of any size, 2D or 3D → per-pixel maps.
 
 >>> predictor = Predictor("runs/dsb/best.pt", tta="mean")           # doctest: +SKIP
->>> maps = predictor.predict(image)         # (K, Y, X) float32, or dict head → (K, Y, X)
->>> predictor.prediction(image).bright_background   # doctest: +SKIP
+>>> maps = predictor.predict(image)                                  # doctest: +SKIP
+>>> predictor.prediction(image).bright_background                    # doctest: +SKIP
+
+``maps`` is float32 ``(K, Y, X)``, or a dict head → ``(K, Y, X)`` for a multi-head model.
 
 What the checkpoint fixes (``meta``, see :mod:`microseg.models.checkpoint`): the input channels
 and intensity normalisation (:class:`~microseg.infer.inputs.Normalization`), the output
@@ -24,14 +26,14 @@ grid. Three cases:
   rescaling then acts on Y and X only.
 
 Backends: ``torch`` (``torch.inference_mode``, channels-last layout, ``threads``) or
-``onnxruntime`` (the network exported with :func:`~microseg.infer.onnx.export_onnx`; also used
+``onnxruntime`` (the network exported with :func:`export_onnx`; also used
 when the predictor is built from an ``.onnx`` file).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -48,14 +50,16 @@ from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 from microseg.models.base import pad_to_multiple
 
+if TYPE_CHECKING:
+    from microseg.infer.onnx import NetworkLayout
+
 Maps = np.ndarray | dict[str, np.ndarray]
 BACKENDS = ("torch", "onnxruntime")
 TTA_MODES = ("none", "mean", "max")
 #: Largest tile per spatial dimensionality: a 2D image up to 2048² (4 MP) goes through the
 #: network in one call, no pixel computed twice; larger ones in balanced tiles
-#: (:func:`~microseg.infer.tiling.balanced_tile`). On 2 cores, whole 2048² images ran the
-#: ``default`` network at 7.6 MP/s against 5.1 MP/s in 512² tiles (``benchmarks/speed.py``),
-#: for about 230 MB more memory.
+#: (:func:`~microseg.infer.tiling.balanced_tile`). Whole images run faster than small tiles, for
+#: more memory (``benchmarks/speed.py`` measures both).
 DEFAULT_TILE = {2: 2048, 3: 128}
 
 
@@ -163,10 +167,13 @@ class Predictor:
         else:
             from microseg.infer.onnx import OnnxRunner, onnx_metadata, onnx_model_bytes
 
-            data = onnx_model_bytes(self, (1, self.in_channels) + self.tile_size(self.tile))
+            layout = self.network_layout()
+            data = onnx_model_bytes(self.network, layout,
+                                    (1, self.in_channels) + self.tile_size(self.tile))
             self.run = OnnxRunner(data, onnx_metadata(data)[1], self.threads,
                                   exporter=lambda spatial: onnx_model_bytes(
-                                      self, (1, self.in_channels) + spatial, dynamic=False))
+                                      self.network, layout, (1, self.in_channels) + spatial,
+                                      dynamic=False))
         self.backend = backend
 
     def _init_onnx_file(self, path: Path, meta: Mapping[str, Any] | None) -> None:
@@ -323,6 +330,15 @@ class Predictor:
             start += k
         return out
 
+    def network_layout(self) -> "NetworkLayout":
+        """What an ONNX export of the network needs besides its weights (see
+        :func:`export_onnx`)."""
+        from microseg.infer.onnx import NetworkLayout
+
+        return NetworkLayout(self.in_channels, self.dims, self.divisor, self.pad_mode,
+                             list(self.heads), [self.activations[name] for name, _ in self.heads],
+                             dict(self.meta))
+
     def uses_pseudocolor(self, z_context: str | None = None,
                          channel_axis: int | None = None) -> bool:
         """Whether stack slices get Context Aware Pseudocoloring (see :mod:`.slices`)."""
@@ -333,6 +349,27 @@ class Predictor:
         return (f"Predictor({str(name)!r}, backend={self.backend!r}, dims={self.dims}, "
                 f"in_channels={self.in_channels}, heads={self.heads}, tta={self.tta!r}, "
                 f"precision={self.precision!r})")
+
+
+def export_onnx(predictor_or_model: Predictor | nn.Module, path: str | Path,
+                example_shape: tuple[int, ...], *, dynamic: bool = True) -> Path:
+    """Write the network of a :class:`Predictor` (or of a model, wrapped in a default
+    predictor) to ``path`` as ONNX (:func:`~microseg.infer.onnx.write_onnx`). Atomic.
+
+    ``example_shape``: an input shape ``(N, C, *spatial)``; spatial sizes are rounded up to the
+    model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see
+    :mod:`microseg.infer.onnx`); ``False`` exports exactly the example size (batch stays
+    dynamic).
+    """
+    from microseg.infer.onnx import write_onnx
+
+    predictor = predictor_or_model if isinstance(predictor_or_model, Predictor) \
+        else Predictor(predictor_or_model)
+    if predictor.network is None:
+        raise InputError(path, "this predictor runs an ONNX file already; it has no PyTorch "
+                               "network to export")
+    return write_onnx(predictor.network, predictor.network_layout(), path, example_shape,
+                      dynamic=dynamic)
 
 
 def _check_tta(tta: str) -> str:

@@ -10,8 +10,8 @@ so the hull is built from the diamonds of two pixels per line.
 2D (numba): in doubled coordinates every candidate vertex is an integer, so the left and right
 boundaries of the hull (monotone chains over the rows in order — no sort) and the count of centres
 between them on each row are exact integer arithmetic — no tolerance. 3D: one
-``scipy.spatial.ConvexHull`` per object (a Python loop over objects, ~0.4 ms each; volumes hold
-far fewer objects than slides), then the centres on each X line are counted between the bounds
+``scipy.spatial.ConvexHull`` per object (a Python loop over objects; volumes hold far fewer
+objects than slides), then the centres on each X line are counted between the bounds
 the hull's facet inequalities put on ``x`` (numba), with scikit-image's tolerance of 1e-10.
 """
 from __future__ import annotations

@@ -53,7 +53,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: Mapping[str, Any],
                     f"{key!r} (build models with microseg.models.build)",
                 )
             meta[key] = getattr(model, attribute)
-    from microseg import __version__
+    from microseg.version import __version__
 
     meta.setdefault("microseg_version", __version__)
     meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))

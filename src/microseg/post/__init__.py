@@ -1,7 +1,9 @@
-"""Maps → instances: connected components, watershed variants, clean-up; ``post.graph`` for
-multicut. Every function takes and returns numpy arrays, 2D ``(Y, X)`` or 3D ``(Z, Y, X)``."""
+"""Maps → instances: connected components, watershed variants, clean-up, per-slice instances
+stitched into 3D ones; ``post.graph`` for multicut. Every function takes and returns numpy
+arrays, 2D ``(Y, X)`` or 3D ``(Z, Y, X)``."""
 from microseg.post.cleanup import fill_holes, finalize_labels, remove_small_objects
 from microseg.post.registry import POSTPROCESSORS, postprocess
+from microseg.post.stitch3d import link_slices, stitch_slices
 from microseg.post.three_class import three_class_to_instances
 from microseg.post.watershed import center_watershed, distance_watershed, mesmer_watershed
 
@@ -23,8 +25,10 @@ __all__ = [
     "fill_holes",
     "finalize_labels",
     "graph",
+    "link_slices",
     "mesmer_watershed",
     "postprocess",
     "remove_small_objects",
+    "stitch_slices",
     "three_class_to_instances",
 ]

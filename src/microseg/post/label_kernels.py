@@ -1,6 +1,6 @@
 """One-pass numba kernels over label images (flat, C-ordered, any dimensionality): per-label
-sizes and peaks, table lookups and selections. Each is 2-5× faster than its numpy spelling
-(``np.bincount``, ``ufunc.at``, ``table[labels]``, ``np.where``) on 2048² images, which matters
+sizes and peaks, table lookups and selections. Each is faster than its numpy spelling
+(``np.bincount``, ``ufunc.at``, ``table[labels]``, ``np.where``) on large images, which matters
 in post-processing that runs after every network call.
 """
 from __future__ import annotations

@@ -13,13 +13,9 @@ seed's pixels may still join a confident neighbour through the mask.
 
 Seeds everywhere also split single nuclei that are large and textured. ``split_above`` splits
 only the argmax components that are outliers in size for their image (more than that many times
-the median component: merged neighbours), keeping the rest whole. On the held-out data of the
-bundled ``default`` model (``min_size=20, grow=False, min_confidence=0.9``; F1@0.5 by
-``microseg tune``): seeds at 0.6 / 0.75 everywhere take DSB 2018 ``val`` from 0.862 to
-0.874 / 0.884 but Fluo-N2DH-SIM+ from 0.950 to 0.926 / 0.872. With seeds at 0.75 everywhere on
-bright-background images only (the card's ``bright_background``), DSB reaches 0.875; adding
-seeds at 0.6 above 1.5× the median on the others gives DSB 0.880, GOWT1 0.703 → 0.720, and
-leaves SIM+ at 0.950.
+the median component: merged neighbours), keeping the rest whole. Which choice suits a model is
+tuned on its validation data (``microseg tune``) and recorded with it; the bundled models' cards
+give the settings and their figures.
 
 The boundary class has two parts in the XB-Net target (:class:`~microseg.targets.ThreeClass`):
 a band of background, ``dilation`` pixels wide, around every cell, and the rim of a cell where it
@@ -174,8 +170,8 @@ def _confident(markers: np.ndarray, cell: np.ndarray, min_confidence: float) -> 
 
 def argmax3(probs: np.ndarray) -> np.ndarray:
     """``np.argmax(probs, axis=0)`` of ``(3, *spatial)`` maps as uint8, ties to the lower class,
-    in three element-wise passes (a strided argmax over the first axis is ~4× slower: 37 ms on
-    2048², the largest step of this post-processing)."""
+    in three element-wise passes (a strided argmax over the first axis is several times slower,
+    and was the largest step of this post-processing)."""
     classes = (probs[BOUNDARY] > probs[0]).astype(np.uint8)
     classes[probs[CELL] > np.maximum(probs[0], probs[BOUNDARY])] = CELL
     return classes

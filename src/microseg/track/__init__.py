@@ -6,15 +6,16 @@ Cell Tracking Challenge result (``maskTTT.tif`` + ``res_track.txt``) and a CSV t
     write_tracking("01_RES", result, labels)
 
 Modules: ``features`` (per-object vectors), ``linking`` (gated costs, optimal links),
-``assignment`` (the sparse assignment solver), ``divisions``, ``lineage`` (CTC track rules),
-``tracker`` (the loop over frames), ``frames`` (reading folders / stacks), ``export`` and ``run``.
+``assignment`` (the sparse assignment solver), ``divisions``, ``tracker`` (the loop over
+frames), ``frames`` (reading folders / stacks), ``export`` and ``run``; the CTC track rules are
+:mod:`microseg.io.ctc_lineage`.
 """
 from microseg.track.config import TrackConfig
 from microseg.track.divisions import Divisions, division_costs, find_divisions
 from microseg.track.export import write_track_csv, write_tracking
 from microseg.track.features import ObjectFeatures, object_features
 from microseg.track.frames import FrameSequence, open_sequence
-from microseg.track.lineage import clip_tracks, ctc_lineage, track_table
+from microseg.io.ctc_lineage import clip_tracks, ctc_lineage, track_table
 from microseg.track.linking import Links, link_frames
 from microseg.track.run import track_files
 from microseg.track.tracker import Tracking, track

@@ -1,7 +1,7 @@
 """Frame-to-frame linking: gated candidate pairs, their costs, and the optimal one-to-one links.
 
 Candidates are the pairs of objects whose centroids lie within the gate (a k-d tree query) plus
-the pairs that overlap (from :func:`microseg.metrics.overlap_table` of the two label images).
+the pairs that overlap (from :func:`microseg.metrics.overlap.overlap_table` of the two label images).
 Their costs combine overlap and feature differences (see :class:`~microseg.track.config.
 TrackConfig`), and :func:`~microseg.track.assignment.assign` picks the set of links that
 minimises the total cost, where every object left unlinked costs ``no_link_cost`` (a track end

@@ -23,7 +23,7 @@ from microseg.track.config import TrackConfig
 from microseg.track.divisions import find_divisions, undo_short_divisions
 from microseg.track.features import ObjectFeatures, object_features
 from microseg.track.linking import gate_distance, link_frames
-from microseg.track.lineage import ctc_lineage
+from microseg.io.ctc_lineage import ctc_lineage
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +100,7 @@ def track(labels: Sequence[np.ndarray], images: Sequence[np.ndarray] | None = No
     the links; a division ends the mother and starts two daughters with her as parent. At the
     end, divisions whose daughters do not last are undone
     (:func:`~microseg.track.divisions.undo_short_divisions`) and
-    :func:`~microseg.track.lineage.ctc_lineage` makes the CTC track table.
+    :func:`~microseg.io.ctc_lineage.ctc_lineage` makes the CTC track table.
     """
     from tqdm import tqdm
 

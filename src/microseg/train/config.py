@@ -3,7 +3,7 @@
 ::
 
     data:                       # microseg.data.config.DataConfig; one source = one dataset
-      root: ${MICROSEG_DATA}    # default ../shared/data when the variable is unset
+      root: ${MICROSEG_DATA}    # DEFAULT_DATA_ROOT when the variable is unset
       sources:
         - {kind: folder, name: dsb2018, images: dsb2018/images, labels: dsb2018/labels,
            ids: {train: dsb2018/train.txt, val: dsb2018/val.txt}}
@@ -298,7 +298,7 @@ def _flat(value: Any, key: str = "") -> dict[str, Any]:
 
 def expand_data_root(value: Any, root: str | None = None) -> Any:
     """``value`` (nested dicts/lists/strings) with ``${MICROSEG_DATA}`` replaced by ``root``,
-    else the environment variable, else ``../shared/data``."""
+    else the environment variable, else :data:`DEFAULT_DATA_ROOT`."""
     root = root if root is not None else os.environ.get(DATA_VARIABLE, DEFAULT_DATA_ROOT)
     if isinstance(value, str):
         return _DATA_PATTERN.sub(lambda _: root, value)

@@ -13,7 +13,7 @@ from typing import Any
 
 from microseg.config import from_dict, load_yaml
 from microseg.errors import ConfigError
-from microseg.segment import PIPELINES
+from microseg.pipelines.names import PIPELINES
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Validation:
 @dataclass
 class ModelCard:
     """A bundled model's card (see the module docstring). ``pipeline``: how the maps become
-    instances (:data:`microseg.segment.PIPELINES`). ``edge_classifier``: file name, in
+    instances (:data:`microseg.pipelines.names.PIPELINES`). ``edge_classifier``: file name, in
     the weights folder, of the edge random forests an EM pipeline uses (``microseg
     train-edges``); ``validation_command`` reproduces the ``validation`` figures."""
 

@@ -197,7 +197,7 @@ def test_a_forest_without_the_cut_class_is_refused(tmp_path, classifier):
 
 
 def test_a_pickle_file_name_is_refused_before_any_training(tmp_path):
-    from microseg.post.graph.em_network import train_edges
+    from microseg.pipelines.em import train_edges
 
     with pytest.raises(InputError, match=".npz"):
         train_edges(np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), "not-even-a-model",

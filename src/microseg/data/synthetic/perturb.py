@@ -7,7 +7,7 @@ from scipy import ndimage
 from microseg.data.rescale import median_diameter
 from microseg.errors import InputError
 from microseg.io.images import as_labels
-from microseg.track.lineage import track_table
+from microseg.io.ctc_lineage import track_table
 
 
 def perturb_labels(labels: np.ndarray, rng: np.random.Generator, *, n_erode: int = 2,

@@ -1,14 +1,14 @@
 """Segment and track a Cell Tracking Challenge sequence in one go: what ``microseg ctc`` runs.
 
->>> from microseg.ctc_pipeline import segment_and_track
+>>> from microseg.pipelines.ctc import segment_and_track
 >>> result = segment_and_track("Fluo-N2DH-GOWT1/01", "runs/gowt1/best.pt",
 ...                            "Fluo-N2DH-GOWT1/01_RES")                 # doctest: +SKIP
 
-Every frame ``tTTT.tif`` of the sequence folder is segmented with :func:`microseg.segment.segment`
-(a model with ``sequence`` normalisation gets the intensity range of the whole sequence, as
-:func:`~microseg.segment.segment_paths` gives it) into a scratch folder inside the result folder,
-``.microseg/segmentation/``, one label file per frame, so long or 3D+t sequences never sit in
-memory whole. The frames are then tracked by :func:`microseg.track.track_files`, which writes
+Every frame ``tTTT.tif`` of the sequence folder is segmented with
+:func:`microseg.pipelines.cells.segment` (a model with ``sequence`` normalisation gets the
+intensity range of the whole sequence, as :func:`~microseg.pipelines.files.segment_paths` gives
+it) into a scratch folder inside the result folder, ``.microseg/segmentation/``, one label file
+per frame, so long or 3D+t sequences never sit in memory whole. The frames are then tracked by :func:`microseg.track.track_files`, which writes
 ``maskTTT.tif`` relabelled by track id, ``res_track.txt`` (last, so a result folder without it is
 incomplete) and ``tracks.csv``; every file is written atomically and the scratch folder is
 removed at the end. A run killed before then leaves the scratch folder, with a record of the
@@ -27,7 +27,7 @@ from microseg.errors import InputError, MicrosegError
 if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
     from microseg.io.ctc import CTCSequence
-    from microseg.segment import SegmentOptions
+    from microseg.pipelines.files import SegmentOptions
     from microseg.track import TrackConfig, Tracking
 
 SCRATCH = "segmentation"
@@ -46,7 +46,7 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
     Args:
         seq_dir: the sequence folder; its frame numbers must be consecutive.
         model: checkpoint / ONNX path, Predictor, module or bundled name
-            (:func:`microseg.segment.load_model`, which gets ``predictor_options``: ``tta``,
+            (:func:`microseg.pipelines.model.load_model`, which gets ``predictor_options``: ``tta``,
             ``tile``, ``backend``, ``threads``, …).
         out_dir: result folder; existing ``maskTTT.tif`` / ``res_track.txt`` there are an
             :class:`InputError` unless ``overwrite`` (then they are replaced, and stale masks of
@@ -54,14 +54,15 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
             of the same sequence and settings, which is then finished (see the module
             docstring; only for a model given by name or path).
         track_config: linking, division and gap-closing settings (default :class:`TrackConfig`).
-        options: per-frame segmentation settings (:class:`~microseg.segment.SegmentOptions`).
+        options: per-frame segmentation settings (:class:`~microseg.pipelines.files.SegmentOptions`).
         csv: path of the track table (default ``out_dir/tracks.csv``).
     Returns:
         The :class:`~microseg.track.Tracking` that was written.
     """
     from microseg.io.ctc import CTCSequence
     from microseg.io.units import BOOKKEEPING, Skipped, claim, read_record
-    from microseg.segment import SegmentOptions, check_options, load_model
+    from microseg.pipelines.files import SegmentOptions, check_options
+    from microseg.pipelines.model import load_model
     from microseg.track import track_files
     from microseg.track.export import result_files
 
@@ -101,9 +102,9 @@ def segment_and_track(seq_dir: str | Path, model: Any, out_dir: str | Path, *,
 def _scratch_record(seq: "CTCSequence", model: Any, options: "SegmentOptions",
                     predictor_options: dict[str, Any]) -> dict[str, Any] | None:
     """What the scratch frames depend on: the sequence and
-    :func:`~microseg.segment.settings_record` (model and settings); None when the model is
+    :func:`~microseg.pipelines.files.settings_record` (model and settings); None when the model is
     given as an object, which no record can tell from another."""
-    from microseg.segment import settings_record
+    from microseg.pipelines.files import settings_record
 
     settings = settings_record(model, options, predictor_options)
     if settings is None:
@@ -122,7 +123,7 @@ def _segment_frames(seq: "CTCSequence", predictor: "Predictor", options: "Segmen
     from microseg.io.ctc import index_width
     from microseg.io.images import write_labels
     from microseg.io.units import write_record
-    from microseg.segment import read_input, segment_input, sequence_range
+    from microseg.pipelines.files import read_input, segment_input, sequence_range
 
     scratch.mkdir(parents=True, exist_ok=True)
     if record is not None:

@@ -3,7 +3,7 @@ import pytest
 from skimage.draw import disk
 
 from microseg.errors import InputError
-from microseg.infer.stitch3d import link_slices, stitch_slices
+from microseg.post.stitch3d import link_slices, stitch_slices
 
 
 def _disc(shape, centre, radius, value=1):

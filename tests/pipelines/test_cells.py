@@ -13,7 +13,8 @@ from microseg.infer.predictor import Predictor
 from microseg.io.ctc import write_ctc_sequence
 from microseg.metrics import match
 from microseg.models.checkpoint import save_checkpoint
-from microseg.segment import measured_diameter, segment_paths
+from microseg.pipelines.cells import measured_diameter
+from microseg.pipelines.files import segment_paths
 
 FOREGROUND = {"activation": "identity", "normalization": {"method": "none"},
               "post": {"name": "components", "params": {"threshold": 0.5}}}
@@ -224,11 +225,11 @@ def test_a_missing_checkpoint_path_is_named():
         ms.load_model("/no/such/model.pt")
 
 
-def test_segment_is_the_function_whatever_was_imported():
-    import microseg.segment  # noqa: F401  (the submodule of the same name)
-    from microseg.segment import segment_paths  # noqa: F401
+def test_segment_is_a_function_and_no_module_shares_its_name():
+    import importlib.util
 
-    assert callable(ms.segment) and ms.segment.__module__ == "microseg.segment"
+    assert callable(ms.segment) and ms.segment.__module__ == "microseg.pipelines.cells"
+    assert importlib.util.find_spec("microseg.segment") is None
 
 
 def test_a_ctc_sequence_is_normalised_over_all_its_frames(tmp_path):

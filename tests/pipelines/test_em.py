@@ -21,7 +21,7 @@ from microseg.io.isbi import membrane_to_instances, read_em_stack
 from microseg.metrics.isbi import vrand_vinfo
 from microseg.models.checkpoint import save_checkpoint
 from microseg.post.graph import EdgeClassifier, segment_em, train_edge_classifier
-from microseg.post.graph.em_network import boundary_map, em_raw, graph_config, \
+from microseg.pipelines.em import boundary_map, em_raw, graph_config, \
     predict_boundary, slice_range, train_edges, training_instances
 
 FOREST = {"forest": {"n_estimators": 10, "n_jobs": 1}}

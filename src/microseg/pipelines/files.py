@@ -1,35 +1,15 @@
-"""Images in, labelled cells out: ``ms.segment`` and the per-file pipeline of ``microseg segment``.
+"""Files in, files out: the batch behind ``microseg segment``.
 
->>> import microseg as ms
->>> labels = ms.segment(image, model="runs/dsb/best.pt", tta="mean")    # doctest: +SKIP
+>>> from microseg.pipelines.files import SegmentOptions, segment_paths
+>>> run = segment_paths(["images/"], "out", "default", options=SegmentOptions())  # doctest: +SKIP
 
-Pipeline of one image: :class:`~microseg.infer.Predictor` (normalise, rescale, tiled network,
-TTA) → maps → post-processing by name (:mod:`microseg.post.registry`) → labels. For a stack
-segmented slice by slice by a 2D model, the 3D instances come from either
-
-- ``instances3d="stitch"`` (default): 2D post-processing of every slice, then objects of
-  consecutive slices linked one-to-one by IoU (:func:`~microseg.infer.stitch3d.stitch_slices`);
-- ``instances3d="stack"``: the per-slice maps stacked into ``(K, Z, Y, X)`` and post-processed
-  in 3D, with ``spacing`` honoured by distance transforms.
-
-Stitching is the default because a 2D model's maps carry no boundary between nuclei that touch
-along z, so 3D post-processing of the stacked maps merges them: on synthetic ``nuclei3d``
-volumes, even perfect per-slice 3-class maps give CTC SEG 0.61 stacked against 0.90 stitched,
-and briefly trained U-Nets 0.50–0.55 against 0.61 (``benchmarks/segment_3d.py``).
-
-EM neuron segmentation (``pipeline="em-mc"`` / ``"em-lmc"``) takes another route: the network's
-membrane probability map and the raw image go to the region-graph pipeline
-(:func:`~microseg.post.graph.pipeline.segment_em`, multicut or lifted multicut with the random
-forests of ``edge_classifier``; see :mod:`microseg.post.graph.em_network`).
-
-The file pipeline (:func:`segment_paths`) reads each input, segments it and writes, named after
-the input's stem: ``{stem}_labels.tif`` (uint16/uint32), ``{stem}_overlay.png`` and
-``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one unit
-(:mod:`microseg.io.units`): claimed by one process, written together and marked complete, so a
-rerun of a killed batch skips the complete images, finishes the others and removes the partial
-files; an image that would need more memory than there is (:func:`memory_estimate`) is refused
-and the batch goes on. This module imports nothing heavy at import time (``import microseg``
-stays light).
+:func:`segment_paths` reads each input, segments it (:func:`microseg.pipelines.cells.segment`)
+and writes, named after the input's stem: ``{stem}_labels.tif`` (uint16/uint32),
+``{stem}_overlay.png`` and ``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one
+unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
+so a rerun of a killed batch skips the complete images, finishes the others and removes the
+partial files; an image that would need more memory than there is (:func:`memory_estimate`) is
+refused and the batch goes on.
 """
 from __future__ import annotations
 
@@ -40,6 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from microseg.errors import ConfigError, InputError, MicrosegError
+from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
+    is_em_pipeline, segment
+from microseg.pipelines.model import bundled_edge_classifier, load_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,25 +30,6 @@ if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
     from microseg.io.units import OutputUnit
 
-INSTANCES_3D = ("stack", "stitch")
-#: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
-#: again at the scale that brings their median to the model's training diameter, by a factor
-#: kept within ``AUTO_FACTORS``; a factor closer to 1 than ``AUTO_TOLERANCE`` (either way: f and 1/f
-#: alike) keeps the first pass.
-AUTO = "auto"
-AUTO_FACTORS = (0.25, 4.0)
-AUTO_TOLERANCE = 1.1
-#: ``diameter=None`` (the default) with a model that records the range of object sizes it was
-#: trained on (``meta["object_diameter_range"]``): the first pass at the model's scale is kept
-#: unless its median object diameter lies outside that range by more than ``ADAPTIVE_MARGIN``
-#: (either way); then the image is segmented again as with ``"auto"``. Objects 4× larger than in
-#: training thus just work, while images at a trained scale cost one pass and are left alone.
-#: ``diameter="model"`` always keeps the model's scale.
-ADAPTIVE_MARGIN = 1.25
-FIXED = "model"
-#: ``cells``: maps → post-processing; ``em-mc`` / ``em-lmc``: membrane map → region graph →
-#: multicut / lifted multicut.
-PIPELINES = ("cells", "em-mc", "em-lmc")
 OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
 #: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
 #: per pixel at the network's scale for the arrays of the whole image (normalised input, maps,
@@ -77,208 +41,6 @@ IMAGE_BYTES_PER_PIXEL = 64
 NETWORK_BYTES_PER_PIXEL = 70
 NETWORK_BYTES = 128 * 2**20
 
-
-def load_model(model: Any = "default", **options: Any) -> "Predictor":
-    """A :class:`~microseg.infer.Predictor` for ``model``: a checkpoint / ONNX path, a
-    ``torch.nn.Module``, a Predictor (returned as is), or the name of a bundled model
-    (:func:`microseg.zoo.load_model`; an unknown name raises :class:`InputError` listing the
-    available ones).
-
-    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, …).
-    """
-    from torch import nn
-
-    from microseg import zoo
-    from microseg.infer.predictor import Predictor
-
-    if isinstance(model, Predictor):
-        return model
-    if isinstance(model, nn.Module):
-        return Predictor(model, **options)
-    return zoo.load_model(model, **options)
-
-
-def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> Any:
-    """The edge classifier an EM pipeline uses: ``edge_classifier`` when given, else the one
-    bundled with ``model`` when it names a bundled EM model (:mod:`microseg.zoo`), else None."""
-    if edge_classifier is not None or pipeline == "cells":
-        return edge_classifier
-    from microseg.zoo import edge_classifier_for
-
-    return edge_classifier_for(model)
-
-
-def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
-            tile: int | tuple[int, ...] | None = None, post: str | None = None,
-            post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
-            pixel_size: float | None = None, z_context: str | None = None,
-            instances3d: str = "stitch", spacing: Sequence[float] | None = None,
-            channel_axis: int | None = None,
-            intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
-            edge_classifier: Any = None) -> "np.ndarray":
-    """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
-    needed), 0 = background.
-
-    Args:
-        image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
-            ``channel_axis``.
-        model: checkpoint / ONNX path, Predictor, module or bundled name (see :func:`load_model`).
-        tta: ``none`` | ``mean`` | ``max`` (default: the predictor's).
-        tile: tile size in pixels (default: the predictor's).
-        post: post-processing name (:data:`microseg.post.registry.POSTPROCESSORS`); default the
-            checkpoint's (:func:`~microseg.post.registry.default_post`), whose recorded
-            parameters apply only to that method (with those it records for bright-background
-            images when the normalisation inverted this one).
-        post_params: parameters of the post-processing (override the checkpoint's).
-        diameter: typical object diameter in the image (pixels); rescales to the model's.
-            ``"auto"``: measured on a first pass (see :data:`AUTO`). ``None``: the model's
-            scale unless the first pass finds objects outside the sizes the model was trained
-            on (see :data:`ADAPTIVE_MARGIN`); ``"model"``: always the model's scale.
-        pixel_size: pixel size in the model's physical unit; rescales to the model's.
-        z_context: ``pseudocolor`` | ``none`` for a 2D model on a stack.
-        instances3d: ``stack`` or ``stitch`` (see the module docstring).
-        spacing: pixel / voxel size per axis, e.g. ``(2.0, 0.5, 0.5)`` (Z, Y, X).
-        intensity_range: (min, max) of the whole sequence for ``sequence`` normalisation.
-        pipeline: ``cells`` (maps → ``post``) or, for grey EM images / stacks, ``em-mc`` /
-            ``em-lmc``: the model's membrane map (a one-map output, or 1 − P(last class) of a
-            class output) → superpixels → region graph → multicut / lifted multicut. EM
-            pipelines take no ``post``, ``post_params`` or ``channel_axis`` and ignore
-            ``instances3d`` and ``spacing`` (the graph follows the classifier's training
-            configuration).
-        edge_classifier: EM pipelines: edge random forests, a file written by ``microseg
-            train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses the
-            bundled model's own when ``model`` names one, else each face's mean membrane
-            probability as its cut probability.
-    """
-    import numpy as np
-
-    predictor = load_model(model)
-    edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
-    image = np.asarray(image)
-    fixed = diameter == FIXED
-    diameter = None if fixed else diameter
-    if _is_em(pipeline, edge_classifier):
-        from microseg.post.graph.em_network import check_em_options, load_edge_classifier, \
-            segment_em_image
-
-        check_em_options(pipeline, post=post, post_params=post_params, channel_axis=channel_axis)
-        return segment_em_image(image, predictor, load_edge_classifier(edge_classifier, pipeline),
-                                pipeline, diameter=diameter, pixel_size=pixel_size,
-                                z_context=z_context, tta=tta, tile=tile,
-                                intensity_range=intensity_range)
-    mode = predictor.mode(image, channel_axis)
-
-    def labels_at(scale_diameter: float | None) -> "np.ndarray":
-        prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
-                                          channel_axis=channel_axis, z_context=z_context,
-                                          tta=tta, tile=tile, intensity_range=intensity_range)
-        return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
-                              spacing=spacing, slicewise=mode == "slices",
-                              instances3d=instances3d,
-                              bright_background=prediction.bright_background)
-
-    trained_range = predictor.meta.get("object_diameter_range")
-    adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
-    if diameter != AUTO and not adaptive:
-        return labels_at(diameter)
-    trained = auto_diameter_reference(predictor, pixel_size)
-    first = labels_at(None if adaptive else trained)
-    measured = measured_diameter(first, slicewise=mode == "slices")
-    if measured is None:
-        return first
-    if adaptive:
-        low, high = trained_range
-        if low / ADAPTIVE_MARGIN <= measured * predictor.scale_factor() <= high * ADAPTIVE_MARGIN:
-            return first
-    low, high = AUTO_FACTORS
-    factor = float(np.clip(trained / measured, low, high))
-    if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
-        return first
-    return labels_at(trained / factor)
-
-
-def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = None) -> float:
-    """The training object diameter (pixels) that ``diameter="auto"`` rescales to; ConfigError
-    when the model records none or a pixel size is given as well."""
-    if pixel_size is not None:
-        raise ConfigError("give either diameter='auto' or a pixel size, not both")
-    trained = predictor.meta.get("object_diameter")
-    if not trained:
-        raise ConfigError("diameter='auto' needs a model that records its training object "
-                          "diameter (trained with data.sources[].diameter)")
-    return float(trained)
-
-
-def measured_diameter(labels: "np.ndarray", slicewise: bool = False) -> float | None:
-    """Median equivalent diameter (pixels) of the objects of ``labels`` ``(Y, X)`` or ``(Z, Y,
-    X)`` (discs per plane when ``slicewise``, balls otherwise); None without objects."""
-    import numpy as np
-
-    from microseg.data.rescale import median_diameter
-
-    value = median_diameter(list(labels) if slicewise else labels)
-    return None if np.isnan(value) else value
-
-
-def _is_em(pipeline: str, edge_classifier: Any) -> bool:
-    """Whether ``pipeline`` is an EM pipeline; ConfigError for an unknown one or an edge
-    classifier given to the ``cells`` pipeline."""
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
-    if pipeline == "cells" and edge_classifier is not None:
-        raise ConfigError("an edge classifier is used by the EM pipelines only (give "
-                          "--pipeline em-mc or em-lmc)")
-    return pipeline != "cells"
-
-
-def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None,
-                   post_params: dict[str, Any] | None = None,
-                   spacing: Sequence[float] | None = None, slicewise: bool = False,
-                   instances3d: str = "stitch", bright_background: bool = False) -> "np.ndarray":
-    """Post-process a predictor's maps into instance labels (see :func:`segment`);
-    ``bright_background``: the image's background was inverted (:class:`~microseg.infer.
-    Prediction`), so the checkpoint's post-processing for such images applies."""
-    import numpy as np
-
-    from microseg.infer.stitch3d import stitch_slices
-    from microseg.post.registry import default_post, postprocess
-
-    if instances3d not in INSTANCES_3D:
-        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got {instances3d!r}")
-    name, params = default_post(predictor.meta, [h for h, _ in predictor.heads],
-                                bright_background)
-    if post is not None and post != name:
-        name, params = post, {}
-    params.update(post_params or {})
-    if not slicewise:
-        return postprocess(name, maps, spacing=spacing, **params)
-    if instances3d == "stitch":
-        plane_spacing = None if spacing is None else tuple(spacing)[1:]
-        depth = (next(iter(maps.values())) if isinstance(maps, dict) else maps).shape[1]
-        planes = [postprocess(name, _plane(maps, z), spacing=plane_spacing, **params)
-                  for z in range(depth)]
-        return stitch_slices(np.stack(planes))
-    if name == "three_class":
-        params.setdefault("band", _trained_band(predictor.meta))
-    return postprocess(name, maps, spacing=spacing, **params)
-
-
-def _plane(maps: Any, z: int) -> Any:
-    if isinstance(maps, dict):
-        return {head: value[:, z] for head, value in maps.items()}
-    return maps[:, z]
-
-
-def _trained_band(meta: dict[str, Any]) -> int:
-    """Width of the background band of the 2D three-class target a slice-wise model learnt."""
-    from microseg.targets.three_class import default_dilation
-
-    target = meta.get("target") or {}
-    dilation = target.get("dilation") if isinstance(target, dict) else None
-    return int(dilation) if dilation is not None else default_dilation(2)
-
-
-# --- files ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class InputItem:
@@ -479,9 +241,9 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
     if options.instances3d not in INSTANCES_3D:
         raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got "
                           f"{options.instances3d!r}")
-    if not _is_em(options.pipeline, options.edge_classifier):
+    if not is_em_pipeline(options.pipeline, options.edge_classifier):
         return options
-    from microseg.post.graph.em_network import boundary_source, check_em_options, \
+    from microseg.pipelines.em import boundary_source, check_em_options, \
         load_edge_classifier
 
     check_em_options(options.pipeline, post=options.post, post_params=options.post_params,
@@ -667,8 +429,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     finishes the batch. An input that fails in any way (missing, unreadable, wrong shape,
     outputs in the way, more memory than ``memory_limit`` bytes — see :func:`segment_file` —
     or an unexpected error) is recorded in :attr:`SegmentRun.failed`; the other inputs are
-    processed. ``predictor_options`` go to :func:`load_model` (``tta``, ``tile``, ``backend``,
-    …). An EM pipeline without an edge classifier uses the bundled model's own
+    processed. ``predictor_options`` go to :func:`~microseg.pipelines.model.load_model`
+    (``tta``, ``tile``, ``backend``, …). An EM pipeline without an edge classifier uses the bundled model's own
     (:func:`bundled_edge_classifier`).
     """
     import time

@@ -10,10 +10,10 @@ from torch import nn
 
 import microseg as ms
 from microseg.cli import main
-from microseg.ctc_pipeline import segment_and_track
+from microseg.pipelines.ctc import segment_and_track
 from microseg.data import synthetic
 from microseg.errors import InputError
-from microseg.infer.onnx import export_onnx
+from microseg.infer import export_onnx
 from microseg.infer.predictor import Predictor
 from microseg.io.ctc import read_ctc_result, write_ctc_sequence
 from microseg.metrics.ctc_tracking import ctc_tracking_scores

@@ -1,7 +1,7 @@
 """The EM graph pipeline driven by a boundary network: what ``microseg segment --pipeline
 em-mc|em-lmc`` and ``microseg train-edges`` run.
 
-    from microseg.post.graph.em_network import train_edges
+    from microseg.pipelines.em import train_edges
     train_edges("train/images", "train/labels", "runs/isbi/best.pt", "rf.npz", slices="0:15")
     labels = ms.segment(stack, "runs/isbi/best.pt", pipeline="em-lmc", edge_classifier="rf.npz")
 
@@ -24,6 +24,8 @@ import numpy as np
 from microseg.config import from_dict, load_yaml
 from microseg.errors import ConfigError, InputError
 from microseg.infer.inputs import spatial_ndim
+from microseg.pipelines.model import load_model
+from microseg.pipelines.names import EM_PIPELINES
 from microseg.post.graph.config import EMGraphConfig
 from microseg.post.graph.edge_classifier import EdgeClassifier, check_classifier_path
 from microseg.post.graph.pipeline import segment_em, train_edge_classifier
@@ -32,8 +34,6 @@ from microseg.preprocess.normalize import intensity_range, normalize_percentile,
 if TYPE_CHECKING:
     from microseg.infer.predictor import Maps, Predictor
 
-#: ``pipeline`` name of :func:`microseg.segment` → ``method`` of :func:`segment_em`.
-EM_PIPELINES = {"em-mc": "multicut", "em-lmc": "lifted_multicut"}
 #: Intensity percentiles of one section mapped to 0 and 1 by :func:`em_raw`.
 RAW_PERCENTILES = (1.0, 99.8)
 
@@ -260,7 +260,7 @@ def train_edges(images: "np.ndarray | str | Path", labels: "np.ndarray | str | P
         labels: the matching labels, same forms: ISBI membrane labels or instance labels (see
             :func:`training_instances`).
         model: boundary network: checkpoint path, Predictor, module or bundled name
-            (:func:`microseg.segment.load_model`, which gets ``predictor_options``).
+            (:func:`microseg.pipelines.model.load_model`, which gets ``predictor_options``).
         out_path: classifier file to write; an existing file is an :class:`InputError` unless
             ``overwrite``.
         config: :class:`EMGraphConfig`, dict or YAML path (default: the defaults); stored in the
@@ -271,8 +271,6 @@ def train_edges(images: "np.ndarray | str | Path", labels: "np.ndarray | str | P
         The trained :class:`EdgeClassifier`.
     """
     from tqdm import tqdm
-
-    from microseg.segment import load_model
 
     out_path = Path(out_path)
     check_classifier_path(out_path)

@@ -1,0 +1,226 @@
+"""Images in, labelled cells out: ``ms.segment``.
+
+>>> import microseg as ms
+>>> labels = ms.segment(image, model="runs/dsb/best.pt", tta="mean")    # doctest: +SKIP
+
+Pipeline of one image: :class:`~microseg.infer.Predictor` (normalise, rescale, tiled network,
+TTA) → maps → post-processing by name (:mod:`microseg.post.registry`) → labels. For a stack
+segmented slice by slice by a 2D model, the 3D instances come from either
+
+- ``instances3d="stitch"`` (default): 2D post-processing of every slice, then objects of
+  consecutive slices linked one-to-one by IoU (:func:`~microseg.post.stitch3d.stitch_slices`);
+- ``instances3d="stack"``: the per-slice maps stacked into ``(K, Z, Y, X)`` and post-processed
+  in 3D, with ``spacing`` honoured by distance transforms.
+
+Stitching is the default because a 2D model's maps carry no boundary between nuclei that touch
+along z, so 3D post-processing of the stacked maps merges them (``benchmarks/segment_3d.py``
+compares the two).
+
+EM neuron segmentation (``pipeline="em-mc"`` / ``"em-lmc"``) takes another route: the network's
+membrane probability map and the raw image go to the region-graph pipeline
+(:func:`~microseg.post.graph.pipeline.segment_em`, multicut or lifted multicut with the random
+forests of ``edge_classifier``; see :mod:`microseg.pipelines.em`). Files in, files out:
+:mod:`microseg.pipelines.files`. This module imports nothing heavy at import time (``import
+microseg`` stays light).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from microseg.errors import ConfigError
+from microseg.pipelines.model import bundled_edge_classifier, load_model
+from microseg.pipelines.names import PIPELINES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from microseg.infer.predictor import Predictor
+
+INSTANCES_3D = ("stack", "stitch")
+#: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
+#: again at the scale that brings their median to the model's training diameter, by a factor
+#: kept within ``AUTO_FACTORS``; a factor closer to 1 than ``AUTO_TOLERANCE`` (either way: f and 1/f
+#: alike) keeps the first pass.
+AUTO = "auto"
+AUTO_FACTORS = (0.25, 4.0)
+AUTO_TOLERANCE = 1.1
+#: ``diameter=None`` (the default) with a model that records the range of object sizes it was
+#: trained on (``meta["object_diameter_range"]``): the first pass at the model's scale is kept
+#: unless its median object diameter lies outside that range by more than ``ADAPTIVE_MARGIN``
+#: (either way); then the image is segmented again as with ``"auto"``. Objects 4× larger than in
+#: training thus just work, while images at a trained scale cost one pass and are left alone.
+#: ``diameter="model"`` always keeps the model's scale.
+ADAPTIVE_MARGIN = 1.25
+FIXED = "model"
+
+
+def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
+            tile: int | tuple[int, ...] | None = None, post: str | None = None,
+            post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
+            pixel_size: float | None = None, z_context: str | None = None,
+            instances3d: str = "stitch", spacing: Sequence[float] | None = None,
+            channel_axis: int | None = None,
+            intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
+            edge_classifier: Any = None) -> "np.ndarray":
+    """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
+    needed), 0 = background.
+
+    Args:
+        image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
+            ``channel_axis``.
+        model: checkpoint / ONNX path, Predictor, module or bundled name (see
+            :func:`~microseg.pipelines.model.load_model`).
+        tta: ``none`` | ``mean`` | ``max`` (default: the predictor's).
+        tile: tile size in pixels (default: the predictor's).
+        post: post-processing name (:data:`microseg.post.registry.POSTPROCESSORS`); default the
+            checkpoint's (:func:`~microseg.post.registry.default_post`), whose recorded
+            parameters apply only to that method (with those it records for bright-background
+            images when the normalisation inverted this one).
+        post_params: parameters of the post-processing (override the checkpoint's).
+        diameter: typical object diameter in the image (pixels); rescales to the model's.
+            ``"auto"``: measured on a first pass (see :data:`AUTO`). ``None``: the model's
+            scale unless the first pass finds objects outside the sizes the model was trained
+            on (see :data:`ADAPTIVE_MARGIN`); ``"model"``: always the model's scale.
+        pixel_size: pixel size in the model's physical unit; rescales to the model's.
+        z_context: ``pseudocolor`` | ``none`` for a 2D model on a stack.
+        instances3d: ``stack`` or ``stitch`` (see the module docstring).
+        spacing: pixel / voxel size per axis, e.g. ``(2.0, 0.5, 0.5)`` (Z, Y, X).
+        intensity_range: (min, max) of the whole sequence for ``sequence`` normalisation.
+        pipeline: ``cells`` (maps → ``post``) or, for grey EM images / stacks, ``em-mc`` /
+            ``em-lmc``: the model's membrane map (a one-map output, or 1 − P(last class) of a
+            class output) → superpixels → region graph → multicut / lifted multicut. EM
+            pipelines take no ``post``, ``post_params`` or ``channel_axis`` and ignore
+            ``instances3d`` and ``spacing`` (the graph follows the classifier's training
+            configuration).
+        edge_classifier: EM pipelines: edge random forests, a file written by ``microseg
+            train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses the
+            bundled model's own when ``model`` names one, else each face's mean membrane
+            probability as its cut probability.
+    """
+    import numpy as np
+
+    predictor = load_model(model)
+    edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
+    image = np.asarray(image)
+    fixed = diameter == FIXED
+    diameter = None if fixed else diameter
+    if is_em_pipeline(pipeline, edge_classifier):
+        from microseg.pipelines.em import check_em_options, load_edge_classifier, \
+            segment_em_image
+
+        check_em_options(pipeline, post=post, post_params=post_params, channel_axis=channel_axis)
+        return segment_em_image(image, predictor, load_edge_classifier(edge_classifier, pipeline),
+                                pipeline, diameter=diameter, pixel_size=pixel_size,
+                                z_context=z_context, tta=tta, tile=tile,
+                                intensity_range=intensity_range)
+    mode = predictor.mode(image, channel_axis)
+
+    def labels_at(scale_diameter: float | None) -> "np.ndarray":
+        prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
+                                          channel_axis=channel_axis, z_context=z_context,
+                                          tta=tta, tile=tile, intensity_range=intensity_range)
+        return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
+                              spacing=spacing, slicewise=mode == "slices",
+                              instances3d=instances3d,
+                              bright_background=prediction.bright_background)
+
+    trained_range = predictor.meta.get("object_diameter_range")
+    adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
+    if diameter != AUTO and not adaptive:
+        return labels_at(diameter)
+    trained = auto_diameter_reference(predictor, pixel_size)
+    first = labels_at(None if adaptive else trained)
+    measured = measured_diameter(first, slicewise=mode == "slices")
+    if measured is None:
+        return first
+    if adaptive:
+        low, high = trained_range
+        if low / ADAPTIVE_MARGIN <= measured * predictor.scale_factor() <= high * ADAPTIVE_MARGIN:
+            return first
+    low, high = AUTO_FACTORS
+    factor = float(np.clip(trained / measured, low, high))
+    if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
+        return first
+    return labels_at(trained / factor)
+
+
+def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = None) -> float:
+    """The training object diameter (pixels) that ``diameter="auto"`` rescales to; ConfigError
+    when the model records none or a pixel size is given as well."""
+    if pixel_size is not None:
+        raise ConfigError("give either diameter='auto' or a pixel size, not both")
+    trained = predictor.meta.get("object_diameter")
+    if not trained:
+        raise ConfigError("diameter='auto' needs a model that records its training object "
+                          "diameter (trained with data.sources[].diameter)")
+    return float(trained)
+
+
+def measured_diameter(labels: "np.ndarray", slicewise: bool = False) -> float | None:
+    """Median equivalent diameter (pixels) of the objects of ``labels`` ``(Y, X)`` or ``(Z, Y,
+    X)`` (discs per plane when ``slicewise``, balls otherwise); None without objects."""
+    import numpy as np
+
+    from microseg.data.rescale import median_diameter
+
+    value = median_diameter(list(labels) if slicewise else labels)
+    return None if np.isnan(value) else value
+
+
+def is_em_pipeline(pipeline: str, edge_classifier: Any) -> bool:
+    """Whether ``pipeline`` is an EM pipeline; ConfigError for an unknown one or an edge
+    classifier given to the ``cells`` pipeline."""
+    if pipeline not in PIPELINES:
+        raise ConfigError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    if pipeline == "cells" and edge_classifier is not None:
+        raise ConfigError("an edge classifier is used by the EM pipelines only (give "
+                          "--pipeline em-mc or em-lmc)")
+    return pipeline != "cells"
+
+
+def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None,
+                   post_params: dict[str, Any] | None = None,
+                   spacing: Sequence[float] | None = None, slicewise: bool = False,
+                   instances3d: str = "stitch", bright_background: bool = False) -> "np.ndarray":
+    """Post-process a predictor's maps into instance labels (see :func:`segment`);
+    ``bright_background``: the image's background was inverted (:class:`~microseg.infer.
+    Prediction`), so the checkpoint's post-processing for such images applies."""
+    import numpy as np
+
+    from microseg.post.stitch3d import stitch_slices
+    from microseg.post.registry import default_post, postprocess
+
+    if instances3d not in INSTANCES_3D:
+        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got {instances3d!r}")
+    name, params = default_post(predictor.meta, [h for h, _ in predictor.heads],
+                                bright_background)
+    if post is not None and post != name:
+        name, params = post, {}
+    params.update(post_params or {})
+    if not slicewise:
+        return postprocess(name, maps, spacing=spacing, **params)
+    if instances3d == "stitch":
+        plane_spacing = None if spacing is None else tuple(spacing)[1:]
+        depth = (next(iter(maps.values())) if isinstance(maps, dict) else maps).shape[1]
+        planes = [postprocess(name, _plane(maps, z), spacing=plane_spacing, **params)
+                  for z in range(depth)]
+        return stitch_slices(np.stack(planes))
+    if name == "three_class":
+        params.setdefault("band", _trained_band(predictor.meta))
+    return postprocess(name, maps, spacing=spacing, **params)
+
+
+def _plane(maps: Any, z: int) -> Any:
+    if isinstance(maps, dict):
+        return {head: value[:, z] for head, value in maps.items()}
+    return maps[:, z]
+
+
+def _trained_band(meta: dict[str, Any]) -> int:
+    """Width of the background band of the 2D three-class target a slice-wise model learnt."""
+    from microseg.targets.three_class import default_dilation
+
+    target = meta.get("target") or {}
+    dilation = target.get("dilation") if isinstance(target, dict) else None
+    return int(dilation) if dilation is not None else default_dilation(2)
+

@@ -1,0 +1,38 @@
+"""The model a pipeline runs: ``ms.load_model`` and the edge classifier bundled with a model.
+Shared by every pipeline (:mod:`~microseg.pipelines.cells`, :mod:`~microseg.pipelines.em`, …)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from microseg.infer.predictor import Predictor
+
+
+def load_model(model: Any = "default", **options: Any) -> "Predictor":
+    """A :class:`~microseg.infer.Predictor` for ``model``: a checkpoint / ONNX path, a
+    ``torch.nn.Module``, a Predictor (returned as is), or the name of a bundled model
+    (:func:`microseg.zoo.load_model`; an unknown name raises :class:`InputError` listing the
+    available ones).
+
+    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, …).
+    """
+    from torch import nn
+
+    from microseg import zoo
+    from microseg.infer.predictor import Predictor
+
+    if isinstance(model, Predictor):
+        return model
+    if isinstance(model, nn.Module):
+        return Predictor(model, **options)
+    return zoo.load_model(model, **options)
+
+
+def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> Any:
+    """The edge classifier an EM pipeline uses: ``edge_classifier`` when given, else the one
+    bundled with ``model`` when it names a bundled EM model (:mod:`microseg.zoo`), else None."""
+    if edge_classifier is not None or pipeline == "cells":
+        return edge_classifier
+    from microseg.zoo import edge_classifier_for
+
+    return edge_classifier_for(model)
