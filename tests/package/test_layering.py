@@ -18,11 +18,13 @@ RANKS = {
     # pipeline without importing any pipeline (it imports nothing at all)
     "microseg.pipelines.names": 0,
     "microseg.io": 1, "microseg.preprocess": 1,
+    # per-object measurement of label arrays needs only io; data sizes objects with it
+    "microseg.measure": 2,
     "microseg.data": 2, "microseg.targets": 2, "microseg.augment": 2,
     "microseg.models": 3, "microseg.losses": 3,
     "microseg.infer": 4,
     "microseg.post": 5,
-    "microseg.metrics": 6, "microseg.measure": 6, "microseg.track": 6,
+    "microseg.metrics": 6, "microseg.track": 6,
     "microseg.train": 7, "microseg.zoo": 7,
     "microseg.pipelines": 8,
     # faces: the package itself (lazy access to all of the above), the command line
