@@ -117,6 +117,24 @@ def test_folder_dark_background_inverts_bright_images_only(folder, tmp_path):
     assert dark.image[0][cells].mean() > dark.image[0][~cells].mean()
 
 
+def test_folder_dark_background_inverts_dense_stained_tissue_as_inference_does(tmp_path):
+    shape = (32, 40)
+    labels = _labels(shape, [(8, 8), (8, 24), (20, 10), (20, 28)])
+    dense = np.zeros(shape, bool)
+    dense[:, :26] = True                                   # nuclei stain over ~65 % of the field
+    rgb = np.where(dense[..., None], np.array([90, 60, 150], np.uint8),
+                   np.array([230, 150, 200], np.uint8)).astype(np.uint8)
+    write_image(tmp_path / "images" / "he.png", rgb)
+    write_labels(tmp_path / "labels" / "he.tif", labels)
+    (tmp_path / "train.txt").write_text("he\n")
+    source = {"kind": "folder", "images": str(tmp_path / "images"),
+              "labels": str(tmp_path / "labels"), "ids": {"train": str(tmp_path / "train.txt")},
+              "dark_background": True}
+    (sample,) = load_samples(_config(**source), "train")
+    assert sample.meta["bright_background"] is True
+    assert sample.image[0][dense].mean() > sample.image[0][~dense].mean()
+
+
 def test_folder_include_modalities_keeps_the_guessed_modalities(tmp_path):
     shape = (32, 40)
     labels = _labels(shape, [(10, 10), (20, 28)])

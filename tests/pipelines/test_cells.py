@@ -75,6 +75,23 @@ def test_bright_background_images_get_the_models_post_for_them():
     assert _same_objects(gt, ms.segment(bright_field, predictor, post_params={"min_size": 0}))
 
 
+def test_dense_stained_tissue_is_inverted_by_its_colour():
+    # purple nuclei covering ~60 % of a pink field: the normalised median is a nucleus's, so
+    # the brightness rule alone reads the image as fluorescence and finds the cytoplasm
+    centres = [(8 + 16 * i, 8 + 16 * j) for i in range(6) for j in range(6)]
+    gt = _discs((96, 96), centres, 7)
+    rgb = np.where((gt > 0)[..., None], np.array([90, 60, 150], np.uint8),
+                   np.array([230, 150, 200], np.uint8)).astype(np.uint8)
+    meta = {**FOREGROUND, "in_channels": 1,
+            "normalization": {"method": "percentile", "dark_background": True}}
+    predictor = Predictor(_identity(), meta=meta)
+    assert predictor.prediction(rgb).bright_background is True
+    assert _same_objects(gt, ms.segment(rgb, predictor))
+    grey = np.round(rgb.astype(np.float32) @ [0.299, 0.587, 0.114]).astype(np.uint8)
+    assert predictor.prediction(grey).bright_background is False
+    assert ms.segment(grey, predictor).max() == 1          # the cytoplasm, one object
+
+
 def test_segment_rescales_and_returns_labels_on_the_image_grid():
     gt = _discs((64, 96), [(30, 30), (30, 70)], 12)
     meta = {**FOREGROUND, "object_diameter": 12.0}
@@ -143,6 +160,53 @@ def test_default_rescales_only_objects_outside_the_trained_size_range():
     # a model without a recorded range keeps its scale
     plain = Predictor(_eroding(), meta={**FOREGROUND, "object_diameter": 12.0, "post": post})
     np.testing.assert_array_equal(ms.segment(mask, plain), fixed)
+
+
+class _Cutting(nn.Module):
+    """Returns its input with every 64th row and column of the network's grid set to 0: as a
+    network with a limited field of view does, it cuts objects wider than 64 px of its input
+    into pieces, and leaves smaller ones whole."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        out[..., ::64, :] = 0
+        out[..., :, ::64] = 0
+        return out
+
+
+def test_default_sees_whole_nuclei_the_models_scale_would_cut_into_in_range_pieces():
+    # discs 96 px across at the centres of 256 px cells: at the model's scale the cuts at 128
+    # quarter each disc into pieces ~48 px across, inside the trained 8–60 px; the probe at 1/4
+    # scale sees 24 px discs between its cuts (at 0 and 64 of its grid, 0 and 256 here)
+    gt = _discs((512, 512), [(128, 128), (128, 384), (384, 128), (384, 384)], 48)
+    mask = (gt > 0).astype(np.float32)
+    predictor = Predictor(_Cutting().eval(), meta={**FOREGROUND, "in_channels": 1,
+                                                   "object_diameter": 12.0,
+                                                   "object_diameter_range": [8.0, 60.0]})
+    fixed = ms.segment(mask, predictor, diameter="model")
+    assert fixed.max() == 16 and 40 < measured_diameter(fixed) < 60
+    found = ms.segment(mask, predictor)
+    assert match(gt, found, iou=0.8).tp == 4 == found.max()
+    # 96 px objects ask for 12 / 96 of the image's scale, kept at the probe's 1/4: the probe is
+    # the answer, no other pass
+    np.testing.assert_array_equal(found, ms.segment(mask, predictor, diameter=48.0))
+
+
+def test_the_probe_leaves_alone_clumps_of_small_nuclei_it_merges():
+    # plus-shaped clumps of nine 12 px discs 1 px apart: merged at 1/4 scale into crosses ~36 px
+    # across, above the trained 8–20 px, but far from convex, so the model's scale is kept
+    arm = [(0, 0), (0, 13), (0, 26), (0, -13), (0, -26), (13, 0), (26, 0), (-13, 0), (-26, 0)]
+    centres = [(cy + dy, cx + dx) for cy, cx in [(50, 50), (50, 150), (150, 100)]
+               for dy, dx in arm]
+    gt = _discs((200, 200), centres, 6)
+    mask = (gt > 0).astype(np.float32)
+    predictor = Predictor(_identity(), meta={**FOREGROUND, "object_diameter": 12.0,
+                                             "object_diameter_range": [8.0, 20.0]})
+    probe = ms.segment(mask, predictor, diameter=48.0)
+    assert probe.max() == 3 and measured_diameter(probe) > 25
+    found = ms.segment(mask, predictor)
+    np.testing.assert_array_equal(found, ms.segment(mask, predictor, diameter="model"))
+    assert _same_objects(gt, found)
 
 
 def test_auto_diameter_needs_the_models_diameter_and_no_pixel_size():

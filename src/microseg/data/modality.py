@@ -2,40 +2,24 @@
 
 DSB 2018 mixes fluorescence (dark background, grey), bright-field (bright background, grey) and
 H&E-like stained tissue (bright background, coloured) without saying which image is which. The
-rule here: a dark background (median below half of the full scale) is fluorescence, whatever
-the colour; a bright background is H&E-like when the channels differ (mean per-pixel spread
-between RGB channels above :data:`COLOUR_SPREAD` of the full scale), bright-field otherwise.
+rule here: a coloured image bright enough to be transmitted light is H&E-like
+(:func:`~microseg.preprocess.stain.is_stained`); otherwise a dark background (median below half
+of the full scale) is fluorescence, whatever the colour, and a bright one bright-field.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from microseg.errors import InputError
+from microseg.preprocess.stain import full_scale_rgb, is_stained
 
 MODALITIES = ("fluorescence", "brightfield", "he")
-#: Mean max−min channel difference (fraction of full scale) above which an image is coloured.
-COLOUR_SPREAD = 0.03
 
 
 def guess_modality(image: np.ndarray, path: str | None = None) -> str:
     """``fluorescence`` | ``brightfield`` | ``he`` for a ``(Y, X)`` or ``(Y, X, C)`` image
     (C = 3 or 4, alpha ignored) of an integer dtype (full scale = dtype maximum) or float in
     [0, 1]."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
-        rgb = image[..., :3]
-    elif image.ndim == 2:
-        rgb = image[..., None]
-    else:
-        raise InputError(path, f"expected (Y, X) or (Y, X, 3|4), got shape {image.shape}")
-    if image.dtype.kind in "iu":
-        scale = float(np.iinfo(image.dtype).max)
-    elif image.dtype.kind == "f":
-        scale = 1.0
-    else:
-        raise InputError(path, f"image must hold numbers, got dtype {image.dtype}")
-    rgb = rgb.astype(np.float32) / scale
-    if np.median(rgb.mean(axis=-1)) < 0.5:
-        return "fluorescence"
-    spread = float(np.mean(rgb.max(axis=-1) - rgb.min(axis=-1)))
-    return "he" if spread > COLOUR_SPREAD else "brightfield"
+    rgb = full_scale_rgb(image, path)
+    if is_stained(image, path):
+        return "he"
+    return "fluorescence" if np.median(rgb.mean(axis=-1)) < 0.5 else "brightfield"

@@ -28,6 +28,7 @@ from microseg.io.images import as_labels, check_same_shape
 from microseg.io.items import LabelledItem
 from microseg.preprocess.channels import to_channels
 from microseg.preprocess.normalize import Normalization
+from microseg.preprocess.stain import is_stained
 
 #: The items of a source, each with the split its files assign it to ("" when they do not)
 Listing = list[tuple[LabelledItem, str]]
@@ -140,12 +141,14 @@ def _sample(source: SourceConfig, name: str, item: LabelledItem, piece: Piece) -
     meta = {"source": name, "kind": source.kind, "modality": source.modality, **item.meta,
             **extra}
     path = meta.get("path")
+    stained = (source.ndim == 2 and image.ndim == 3 and image.shape[-1] in (3, 4)
+               and is_stained(image, path))
     image = to_channels(image, source.channels, source.ndim, path)
     labels = as_labels(labels, meta.get("labels_path", path))
     check_same_shape(image, labels, meta.get("labels_path", path), channel_axis=0)
     try:
         with warnings_naming(path):
-            image, meta["bright_background"] = _normalize(image, source, item)
+            image, meta["bright_background"] = _normalize(image, source, item, stained)
     except InputError as exc:
         raise InputError(exc.path or path, exc.reason) from None
     ignore = ignore if ignore is not None and ignore.any() else None
@@ -160,13 +163,14 @@ def source_normalization(source: SourceConfig) -> Normalization:
                          channels=source.channels)
 
 
-def _normalize(image: np.ndarray, source: SourceConfig, item: LabelledItem
+def _normalize(image: np.ndarray, source: SourceConfig, item: LabelledItem, stained: bool
                ) -> tuple[np.ndarray, bool]:
     """``(C, *spatial)`` float32 → (normalised float32, whether its bright background was
-    inverted) (see ``SourceConfig.normalize`` and ``SourceConfig.dark_background``);
-    ``sequence`` uses the whole sequence's (or stack's) range."""
+    inverted) (see ``SourceConfig.normalize`` and ``SourceConfig.dark_background``; ``stained``
+    as inference decides it, :func:`~microseg.preprocess.stain.is_stained` of the image as
+    read); ``sequence`` uses the whole sequence's (or stack's) range."""
     intensity = item.intensity_range() if source.normalize == "sequence" else None
-    return source_normalization(source).apply(image, intensity)
+    return source_normalization(source).apply(image, intensity, stained)
 
 
 def _select(source: SourceConfig, listing: Listing, split: str) -> list[LabelledItem]:

@@ -49,6 +49,7 @@ from microseg.infer.slices import check_z_context, slice_inputs, uses_pseudocolo
 from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 from microseg.models.base import pad_to_multiple
+from microseg.preprocess.stain import is_stained
 
 if TYPE_CHECKING:
     from microseg.infer.onnx import NetworkLayout
@@ -252,8 +253,10 @@ class Predictor:
             x = slice_inputs(image, self.in_channels, check_z_context(z_context or self.z_context),
                              self.normalization, channel_axis, intensity_range)
         else:
+            stained = (mode == "2d" and channel_axis is None and image.ndim == 3
+                       and image.shape[-1] in (3, 4) and is_stained(image))
             x, inverted = self.normalization.apply(
-                channels_first(image, self.in_channels, channel_axis), intensity_range)
+                channels_first(image, self.in_channels, channel_axis), intensity_range, stained)
         spatial = x.shape[1:]
         factors = (1.0,) + (factor,) * 2 if mode == "slices" else (factor,) * len(spatial)
         x = resize(x, scaled_shape(spatial, factors))

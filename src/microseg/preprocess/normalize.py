@@ -266,13 +266,16 @@ class Normalization:
         """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) → float32."""
         return self.apply(image, intensity_range)[0]
 
-    def apply(self, image: np.ndarray, intensity_range: tuple[float, float] | None = None
-              ) -> tuple[np.ndarray, bool]:
+    def apply(self, image: np.ndarray, intensity_range: tuple[float, float] | None = None,
+              stained: bool = False) -> tuple[np.ndarray, bool]:
         """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) →
         ``(normalised float32, inverted)``;
-        ``inverted``: ``dark_background`` turned its bright background dark."""
+        ``inverted``: ``dark_background`` turned its bright background dark. ``stained``: the
+        image as read is a stained transmitted-light one
+        (:func:`~microseg.preprocess.stain.is_stained`), whose background is bright whatever
+        its normalised median."""
         image = self._rescale(image, intensity_range)
-        if self.dark_background and has_bright_background(image):
+        if self.dark_background and (stained or has_bright_background(image)):
             return (1.0 - image).astype(np.float32, copy=False), True
         return image, False
 
