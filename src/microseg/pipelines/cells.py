@@ -25,7 +25,7 @@ microseg`` stays light).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from microseg.errors import ConfigError
 from microseg.pipelines.model import bundled_edge_classifier, load_model
@@ -51,6 +51,17 @@ AUTO_TOLERANCE = 1.1
 #: training thus just work, while images at a trained scale cost one pass and are left alone.
 #: ``diameter="model"`` always keeps the model's scale.
 ADAPTIVE_MARGIN = 1.25
+#: The adaptive default first looks at a 2D image at ``PROBE_FACTOR`` of its size (1/16 of the
+#: pixels). Nuclei several times larger than any in training are cut by the pass at the model's
+#: scale into pieces whose sizes look in range, so that pass cannot tell; the probe sees them
+#: whole. When the probe's objects are larger than any in the trained range and
+#: compact (median solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not clumps of small nuclei
+#: merged at the coarse scale), the image is segmented at the scale their diameter calls for —
+#: the probe itself when that is the probe's scale — and the pass at the model's scale is skipped.
+PROBE_FACTOR = 0.25
+PROBE_SOLIDITY = 0.9
+#: Images whose shorter side would fall below this many pixels at ``PROBE_FACTOR`` get no probe.
+PROBE_MIN_SIDE = 32
 FIXED = "model"
 
 
@@ -129,6 +140,11 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     if diameter != AUTO and not adaptive:
         return labels_at(diameter)
     trained = auto_diameter_reference(predictor, pixel_size)
+    if adaptive and mode == "2d" and min(image.shape[:2]) * PROBE_FACTOR >= PROBE_MIN_SIDE:
+        probe = labels_at(trained / PROBE_FACTOR)
+        large = compact_diameter(probe, trained_range[1] / predictor.scale_factor())
+        if large is not None:
+            return rescaled(labels_at, probe, PROBE_FACTOR, trained, large)
     first = labels_at(None if adaptive else trained)
     measured = measured_diameter(first, slicewise=mode == "slices")
     if measured is None:
@@ -137,11 +153,38 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         low, high = trained_range
         if low / ADAPTIVE_MARGIN <= measured * predictor.scale_factor() <= high * ADAPTIVE_MARGIN:
             return first
-    low, high = AUTO_FACTORS
-    factor = float(np.clip(trained / measured, low, high))
-    if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
-        return first
+    return rescaled(labels_at, first, 1.0, trained, measured)
+
+
+def rescaled(labels_at: Callable[[float], "np.ndarray"], labels: "np.ndarray", scale: float,
+             trained: float, diameter: float) -> "np.ndarray":
+    """Labels of the image resampled so that objects of ``diameter`` pixels get the training
+    diameter ``trained`` (a factor kept within :data:`AUTO_FACTORS`): ``labels``, segmented at
+    ``scale``, when that factor is within :data:`AUTO_TOLERANCE` of ``scale``, else
+    ``labels_at`` the object diameter that gives the factor."""
+    import numpy as np
+
+    factor = float(np.clip(trained / diameter, *AUTO_FACTORS))
+    if max(factor / scale, scale / factor) <= AUTO_TOLERANCE:
+        return labels
     return labels_at(trained / factor)
+
+
+def compact_diameter(labels: "np.ndarray", above: float) -> float | None:
+    """The median equivalent diameter (pixels) of the objects of ``labels`` ``(Y, X)`` when it
+    exceeds ``above`` and the objects are compact (median solidity ≥ :data:`PROBE_SOLIDITY`),
+    else None."""
+    import numpy as np
+
+    from microseg.measure.hull import convex_count
+    from microseg.measure.runs import label_runs
+
+    diameter = measured_diameter(labels)
+    if diameter is None or diameter <= above:
+        return None
+    runs = label_runs(labels)
+    solidity = runs.reduce(np.add, runs.length) / np.maximum(convex_count(runs), 1)
+    return diameter if float(np.median(solidity)) >= PROBE_SOLIDITY else None
 
 
 def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = None) -> float:
