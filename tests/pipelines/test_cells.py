@@ -190,6 +190,12 @@ def test_default_sees_whole_nuclei_the_models_scale_would_cut_into_in_range_piec
     # 96 px objects ask for 12 / 96 of the image's scale, kept at the probe's 1/4: the probe is
     # the answer, no other pass
     np.testing.assert_array_equal(found, ms.segment(mask, predictor, diameter=48.0))
+    # the same objects dark on a bright background: no probe (coarse views of bright-field
+    # texture look like compact blobs), the model's scale is kept
+    bright = Predictor(_Cutting().eval(), meta={
+        **predictor.meta, "normalization": {"method": "none", "dark_background": True}})
+    np.testing.assert_array_equal(ms.segment(1.0 - mask, bright),
+                                  ms.segment(1.0 - mask, bright, diameter="model"))
 
 
 def test_the_probe_leaves_alone_clumps_of_small_nuclei_it_merges():

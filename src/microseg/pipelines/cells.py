@@ -54,10 +54,12 @@ ADAPTIVE_MARGIN = 1.25
 #: The adaptive default first looks at a 2D image at ``PROBE_FACTOR`` of its size (1/16 of the
 #: pixels). Nuclei several times larger than any in training are cut by the pass at the model's
 #: scale into pieces whose sizes look in range, so that pass cannot tell; the probe sees them
-#: whole. When the probe's objects are larger than any in the trained range and
-#: compact (median solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not clumps of small nuclei
-#: merged at the coarse scale), the image is segmented at the scale their diameter calls for —
-#: the probe itself when that is the probe's scale — and the pass at the model's scale is skipped.
+#: whole. When the probe's objects are larger than any in the trained range and compact (median
+#: solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not clumps of small nuclei merged at the coarse
+#: scale), the image is segmented at the scale their diameter calls for (the probe itself when
+#: that is the probe's scale) and the pass at the model's scale is skipped. Dark-background
+#: images only: on bright-background ones (bright-field, stains) the coarse view turns texture
+#: and clusters of small cells into compact blobs.
 PROBE_FACTOR = 0.25
 PROBE_SOLIDITY = 0.9
 #: Images whose shorter side would fall below this many pixels at ``PROBE_FACTOR`` get no probe.
@@ -126,10 +128,14 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                                 intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
 
+    inverted = False                    # whether the last pass inverted a bright background
+
     def labels_at(scale_diameter: float | None) -> "np.ndarray":
+        nonlocal inverted
         prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
                                           channel_axis=channel_axis, z_context=z_context,
                                           tta=tta, tile=tile, intensity_range=intensity_range)
+        inverted = prediction.bright_background
         return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
                               spacing=spacing, slicewise=mode == "slices",
                               instances3d=instances3d,
@@ -142,7 +148,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     trained = auto_diameter_reference(predictor, pixel_size)
     if adaptive and mode == "2d" and min(image.shape[:2]) * PROBE_FACTOR >= PROBE_MIN_SIDE:
         probe = labels_at(trained / PROBE_FACTOR)
-        large = compact_diameter(probe, trained_range[1] / predictor.scale_factor())
+        large = None if inverted else compact_diameter(
+            probe, trained_range[1] / predictor.scale_factor())
         if large is not None:
             return rescaled(labels_at, probe, PROBE_FACTOR, trained, large)
     first = labels_at(None if adaptive else trained)
