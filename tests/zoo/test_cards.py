@@ -49,7 +49,7 @@ def test_an_unknown_key_is_rejected_naming_the_file_and_key(tmp_path):
     ({"name": "other"}, "differs from the file name"),
     ({"pipeline": "em"}, "pipeline must be one of"),
     ({"edge_classifier": "rf.npz"}, "EM pipelines"),
-    ({"parameters": 1.5}, "parameters must be int, got float"),
+    ({"parameters": 1.5}, "parameters: must be int, got float"),
     ({"parameters": 0}, "parameters must be an integer >= 1"),
     ({"training": {**_default_data()["training"], "commands": "microseg train x.yaml"}},
      "training.commands must be a list of strings"),

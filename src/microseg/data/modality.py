@@ -8,11 +8,15 @@ between RGB channels above :data:`COLOUR_SPREAD` of the full scale), bright-fiel
 """
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import numpy as np
 
 from microseg.errors import InputError
 
-MODALITIES = ("fluorescence", "brightfield", "he")
+Modality = Literal["fluorescence", "brightfield", "he"]
+MODALITIES = typing.get_args(Modality)
 #: Mean max−min channel difference (fraction of full scale) above which an image is coloured.
 COLOUR_SPREAD = 0.03
 

@@ -32,7 +32,8 @@ from microseg.infer.predictor import Predictor
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
 from microseg.models.widen import widened_state
 from microseg.train.batches import BatchStream, stream_seed
-from microseg.train.config import RESUME_MAY_CHANGE, TrainConfig, resume_changes, train_config
+from microseg.train.config import (RESUME_MAY_CHANGE, TrainConfig, model_params, resume_changes,
+                                   train_config)
 from microseg.train.log import CsvLog
 from microseg.train.schedule import LRSchedule
 from microseg.train.schemes import Scheme, draws_per_step
@@ -127,16 +128,6 @@ def store_tuning(path: Path, predictor: Predictor, tuning: PostTuning) -> Path:
     return save_checkpoint(path, predictor.model, meta)
 
 
-def model_config(config: TrainConfig, in_channels: int, target: Any) -> dict[str, Any]:
-    """``config.model.config`` with ``in_channels`` and ``out_channels`` (or ``heads`` for a
-    target per head) filled in from the data and the target when absent."""
-    built = dict(config.model.config)
-    built.setdefault("in_channels", in_channels)
-    channels = output_channels(target)
-    built.setdefault("heads" if isinstance(channels, dict) else "out_channels", channels)
-    return built
-
-
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = config.optimizer
     cls = torch.optim.AdamW if o.name == "adamw" else torch.optim.Adam
@@ -187,7 +178,7 @@ class Trainer:
             raise ConfigError(f"validation.post.head {post_head!r} is not one of the target "
                               f"heads {sorted(heads)}")
         self.model = models.build(config.model.name,
-                                  **model_config(config, self.data.channels, self.target))
+                                  **model_params(config, self.data.channels, self.target))
         if config.init is not None:
             self.initialise(config.init, config.init_layers, config.init_rename)
         if config.channels_last:
