@@ -82,6 +82,7 @@ Probability = Annotated[float, Range(0, 1)]
 Positive = Annotated[float, Range(0, low_open=True)]
 NonNegative = Annotated[float, Range(0)]
 Count = Annotated[int, Range(1)]                      # a whole number >= 1
+Whole = Annotated[int, Range(0)]                      # a whole number >= 0
 Interval = Annotated[tuple[float, float], Ordered()]  # [low, high]
 PositiveInterval = Annotated[tuple[Positive, Positive], Ordered()]
 Percent = Annotated[float, Range(0, 100)]

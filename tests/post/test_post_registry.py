@@ -29,7 +29,7 @@ def _perfect(gt: np.ndarray, pred: np.ndarray, iou: float = 0.8) -> bool:
 def test_registry_lists_every_method():
     assert available() == sorted(["three_class", "components", "mesmer_watershed",
                                   "distance_watershed", "center_watershed"])
-    with pytest.raises(ConfigError, match="available"):
+    with pytest.raises(ConfigError, match="post-processing: 'magic' is not one of center_watershed, components"):
         postprocess("magic", np.zeros((1, 4, 4)))
     with pytest.raises(ConfigError, match="threshold_typo"):
         postprocess("components", np.zeros((1, 4, 4)), threshold_typo=0.3)

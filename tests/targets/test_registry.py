@@ -42,7 +42,7 @@ def test_config_rebuilds_the_same_target(name):
 
 
 def test_bad_configuration_is_a_config_error():
-    with pytest.raises(ConfigError, match="unknown target"):
+    with pytest.raises(ConfigError, match="target: 'nope' is not one of"):
         targets.build("nope")
     with pytest.raises(ConfigError, match="erosion"):
         targets.build("three_class", erosion=-1)
