@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from microseg.config import from_dict, load_yaml
+from microseg.config import Count, check_choice, check_fields, from_dict, load_yaml
 from microseg.errors import ConfigError
 from microseg.pipelines.names import PIPELINES
 
@@ -33,7 +33,7 @@ class InputSpec:
     ``pixel_size`` (physical unit), and the imaging ``modalities`` it was trained on.
     ``dark_background``: bright-background images are inverted after normalisation."""
 
-    channels: int
+    channels: Count
     normalization: str
     dark_background: bool = False
     modalities: list[str] = field(default_factory=list)
@@ -41,8 +41,7 @@ class InputSpec:
     pixel_size: float | None = None
 
     def __post_init__(self) -> None:
-        _check_count("input.channels", self.channels)
-        _check_strings("input.modalities", self.modalities)
+        check_fields(self, "input")
 
 
 @dataclass
@@ -69,7 +68,7 @@ class Training:
     iterations: int | None = None
 
     def __post_init__(self) -> None:
-        _check_strings("training.commands", self.commands)
+        check_fields(self, "training")
         if not self.data:
             raise ConfigError("training.data must name at least one data set")
 
@@ -105,7 +104,7 @@ class ModelCard:
     name: str
     summary: str
     architecture: Architecture
-    parameters: int
+    parameters: Count
     input: InputSpec
     training: Training
     licence: str
@@ -116,21 +115,10 @@ class ModelCard:
     validation_command: str | None = None
 
     def __post_init__(self) -> None:
-        if self.pipeline not in PIPELINES:
-            raise ConfigError(f"pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
+        check_fields(self, "")
+        check_choice("pipeline", self.pipeline, PIPELINES)
         if self.pipeline == "cells" and self.edge_classifier is not None:
             raise ConfigError("edge_classifier belongs to the EM pipelines (em-mc, em-lmc) only")
-        _check_count("parameters", self.parameters)
-
-
-def _check_count(where: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where} must be an integer >= 1, got {value!r}")
-
-
-def _check_strings(where: str, value: object) -> None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings, got {value!r}")
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -140,7 +128,7 @@ def read_card(path: str | Path) -> ModelCard:
     path = Path(path)
     data = load_yaml(path)
     try:
-        card = from_dict(ModelCard, data)
+        card = from_dict(ModelCard, data, where="")
     except (ConfigError, TypeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     if card.name != path.stem:
