@@ -65,3 +65,16 @@ def test_a_missing_key_is_rejected(tmp_path):
     del data["summary"]
     with pytest.raises(ConfigError, match=r"default\.yaml.*summary"):
         read_card(_write(tmp_path, "default", data))
+
+
+def test_a_card_that_misstates_its_checkpoint_is_caught():
+    from microseg import zoo
+
+    card = zoo.card("dsb-nuclei")
+    meta = zoo.load_model("dsb-nuclei").meta
+    assert card.differences(meta) == []
+    card.input.object_diameter_px = 40.0
+    card.architecture.config = {"base_channels": 8}
+    assert card.differences(meta) == [
+        "architecture.config: card {'base_channels': 8} ≠ checkpoint {'base_channels': 16}",
+        f"input.object_diameter_px: card 40.0 ≠ checkpoint {meta.object_diameter!r}"]

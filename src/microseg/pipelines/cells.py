@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from microseg.infer.predictor import Predictor
+    from microseg.models.meta import ModelMeta
 
 INSTANCES_3D = ("stack", "stitch")
 #: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
@@ -45,7 +46,7 @@ AUTO = "auto"
 AUTO_FACTORS = (0.25, 4.0)
 AUTO_TOLERANCE = 1.1
 #: ``diameter=None`` (the default) with a model that records the range of object sizes it was
-#: trained on (``meta["object_diameter_range"]``): the first pass at the model's scale is kept
+#: trained on (``ModelMeta.object_diameter_range``): the first pass at the model's scale is kept
 #: unless its median object diameter lies outside that range by more than ``ADAPTIVE_MARGIN``
 #: (either way); then the image is segmented again as with ``"auto"``. Objects 4× larger than in
 #: training thus just work, while images at a trained scale cost one pass and are left alone.
@@ -124,7 +125,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                               instances3d=instances3d,
                               bright_background=prediction.bright_background)
 
-    trained_range = predictor.meta.get("object_diameter_range")
+    trained_range = predictor.meta.object_diameter_range
     adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
     if diameter != AUTO and not adaptive:
         return labels_at(diameter)
@@ -149,7 +150,7 @@ def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = N
     when the model records none or a pixel size is given as well."""
     if pixel_size is not None:
         raise ConfigError("give either diameter='auto' or a pixel size, not both")
-    trained = predictor.meta.get("object_diameter")
+    trained = predictor.meta.object_diameter
     if not trained:
         raise ConfigError("diameter='auto' needs a model that records its training object "
                           "diameter (trained with data.sources[].diameter)")
@@ -216,11 +217,10 @@ def _plane(maps: Any, z: int) -> Any:
     return maps[:, z]
 
 
-def _trained_band(meta: dict[str, Any]) -> int:
+def _trained_band(meta: "ModelMeta") -> int:
     """Width of the background band of the 2D three-class target a slice-wise model learnt."""
     from microseg.targets.three_class import default_dilation
 
-    target = meta.get("target") or {}
-    dilation = target.get("dilation") if isinstance(target, dict) else None
+    dilation = (meta.target or {}).get("dilation")
     return int(dilation) if dilation is not None else default_dilation(2)
 

@@ -257,7 +257,7 @@ RESUME_MAY_CHANGE = ("iterations", "epochs", "output", "validation.every", "log_
 
 def resume_changes(recorded: dict[str, Any], config: TrainConfig) -> list[str]:
     """``"key: recorded → now"`` for each dotted key whose value in ``config`` differs from the
-    configuration a checkpoint recorded (``meta["training"]["config"]``), besides
+    configuration a checkpoint recorded (``ModelMeta.training["config"]``), besides
     :data:`RESUME_MAY_CHANGE`. The recorded one is read as a :class:`TrainConfig` first, so
     that fields added since then take their defaults."""
     import reprlib
@@ -319,6 +319,7 @@ def build_parts(config: TrainConfig) -> None:
     import torch
 
     from microseg import losses, models, targets
+    from microseg.models.meta import ModelMeta
     from microseg.models.registry import INITIALISERS
     from microseg.config import to_dict
     from microseg.post.registry import default_post, postprocess
@@ -341,7 +342,7 @@ def build_parts(config: TrainConfig) -> None:
         maps: Any = {h: np.zeros((c, *spatial), np.float32) for h, c in channels.items()}
     else:
         heads, maps = [None], np.zeros((channels, *spatial), np.float32)
-    meta = {"post": to_dict(config.validation.post), "target": describe(target)}
+    meta = ModelMeta(post=to_dict(config.validation.post), target=describe(target))
     for bright_background in (False, True):
         name, post_params = default_post(meta, heads, bright_background)
         postprocess(name, maps, **post_params)

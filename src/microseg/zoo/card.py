@@ -7,13 +7,18 @@ there so that a reader needs no torch to see them; the zoo tests check that both
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from microseg.config import Count, check_choice, check_fields, from_dict, load_yaml
 from microseg.errors import ConfigError
+from microseg.models.meta import ModelMeta
 from microseg.pipelines.names import PIPELINES
+from microseg.post.registry import default_post
+from microseg.preprocess.normalize import Normalization
 
 
 @dataclass
@@ -119,6 +124,37 @@ class ModelCard:
         check_choice("pipeline", self.pipeline, PIPELINES)
         if self.pipeline == "cells" and self.edge_classifier is not None:
             raise ConfigError("edge_classifier belongs to the EM pipelines (em-mc, em-lmc) only")
+
+    def differences(self, meta: ModelMeta, heads: Sequence[str | None] = (None,)) -> list[str]:
+        """Where the card's restatement of the checkpoint record ``meta`` (of a model with
+        output ``heads``) disagrees with it, as ``"key: card … ≠ checkpoint …"`` (empty: none).
+        Diameters and pixel sizes agree within 1 %."""
+        normalization = meta.normalization or Normalization()
+        pairs: list[tuple[str, Any, Any]] = [
+            ("architecture.name", self.architecture.name, meta.arch),
+            ("architecture.config", self.architecture.config,
+             {k: meta.config.get(k) for k in self.architecture.config}),
+            ("input.normalization", self.input.normalization, normalization.method),
+            ("input.dark_background", self.input.dark_background, normalization.dark_background),
+        ]
+        if meta.in_channels is not None:
+            pairs.append(("input.channels", self.input.channels, meta.in_channels))
+        for key, card_value, recorded in (
+                ("input.object_diameter_px", self.input.object_diameter_px, meta.object_diameter),
+                ("input.pixel_size", self.input.pixel_size, meta.pixel_size)):
+            if card_value is not None and not (
+                    recorded is not None and math.isclose(card_value, recorded, rel_tol=0.01)):
+                pairs.append((key, card_value, recorded))
+        if self.post is not None:
+            name, params = default_post(meta, heads)
+            _, bright = default_post(meta, heads, bright_background=True)
+            pairs += [("post.name", self.post.name, name),
+                      ("post.params", self.post.params, {k: params.get(k) for k in self.post.params}),
+                      ("post.bright_background", self.post.bright_background,
+                       (meta.post or {}).get("bright_background") or {}),
+                      ("post.params on bright background", {**params, **self.post.bright_background},
+                       bright)]
+        return [f"{key}: card {a!r} ≠ checkpoint {b!r}" for key, a, b in pairs if a != b]
 
 
 def read_card(path: str | Path) -> ModelCard:
