@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import torch
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
 from microseg.models.meta import ModelMeta
 
@@ -33,8 +34,7 @@ DISTANCE_TARGETS = ("inner_distance", "outer_distance")
 
 def check_activation(name: Any, where: str = "activation") -> str:
     """``name`` if it is one of :data:`ACTIVATIONS`, else :class:`ConfigError`."""
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"{where}: unknown activation {name!r}; use one of {ACTIVATIONS}")
+    check_choice(where, name, ACTIVATIONS)
     return str(name)
 
 

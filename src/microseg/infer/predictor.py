@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
 from microseg.infer.activation import resolve_activations
 from microseg.infer.inputs import Normalization, channels_first, spatial_ndim
@@ -114,12 +115,10 @@ class Predictor:
                  overlap: int | tuple[int, ...] | None = None, batch_size: int = 4,
                  tta: str = "none", threads: int | None = None, channels_last: bool = True,
                  z_context: str | None = None, precision: str = "float32"):
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_choice("backend", backend, BACKENDS)
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        check_choice("precision", precision, PRECISIONS)
         onnx_file = not isinstance(model, nn.Module) and Path(model).suffix.lower() == ".onnx"
         if precision != "float32" and (backend != "torch" or onnx_file):
             raise ConfigError(f"precision {precision} needs the torch backend and a checkpoint")
@@ -374,6 +373,5 @@ def export_onnx(predictor_or_model: Predictor | nn.Module, path: str | Path,
 
 
 def _check_tta(tta: str) -> str:
-    if tta not in TTA_MODES:
-        raise ConfigError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+    check_choice("tta", tta, TTA_MODES)
     return tta

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 from microseg.pipelines.names import PIPELINES
@@ -171,8 +172,7 @@ def measured_diameter(labels: "np.ndarray", slicewise: bool = False) -> float | 
 def is_em_pipeline(pipeline: str, edge_classifier: Any) -> bool:
     """Whether ``pipeline`` is an EM pipeline; ConfigError for an unknown one or an edge
     classifier given to the ``cells`` pipeline."""
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    check_choice("pipeline", pipeline, PIPELINES)
     if pipeline == "cells" and edge_classifier is not None:
         raise ConfigError("an edge classifier is used by the EM pipelines only (give "
                           "--pipeline em-mc or em-lmc)")
@@ -191,8 +191,7 @@ def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None
     from microseg.post.stitch3d import stitch_slices
     from microseg.post.registry import default_post, postprocess
 
-    if instances3d not in INSTANCES_3D:
-        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got {instances3d!r}")
+    check_choice("instances3d", instances3d, INSTANCES_3D)
     name, params = default_post(predictor.meta, [h for h, _ in predictor.heads],
                                 bright_background)
     if post is not None and post != name:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
 from microseg.config import check_fields
-from microseg.errors import ConfigError, InputError, InputWarning
+from microseg.errors import InputError, InputWarning
 
 Method = Literal["percentile", "minmax", "sequence", "none"]
 #: Percentile-normalised values are kept within ``[-OUTLIER_SPANS, 1 + OUTLIER_SPANS]``: a few
