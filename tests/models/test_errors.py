@@ -20,7 +20,7 @@ from microseg.errors import ConfigError, InputError
     ("rcspcnet", {"skips": 3}, "rcspcnet.skips: 3 is not one of 0, 1, 2"),
     ("rcspcnet", {"units": [1, 1, 1]}, "six integers"),
     ("rcspcnet", {"dropout": 1.0}, "dropout"),
-    ("efficientcellseg", {"encoder": "resnet50"}, "encoder must be one of"),
+    ("efficientcellseg", {"encoder": "resnet50"}, "efficientcellseg.encoder: .resnet50. is not one of"),
     ("efficientcellseg", {"decoder_channels": [64, 48, 32]}, "four widths"),
     ("panoptic", {"heads": {}}, "heads must map"),
     ("panoptic", {"heads": {"pixelwise": 0}}, "outputs >= 1"),

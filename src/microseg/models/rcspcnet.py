@@ -26,7 +26,7 @@ from torch import nn
 
 from microseg.config import Range, check_fields
 from microseg.errors import ConfigError
-from microseg.models.base import SegmentationModel
+from microseg.models.base import PadMode, SegmentationModel
 from microseg.models.blocks import ConvNormAct, PixelShuffle, ResidualUnit, activation, norm_nd
 
 SKIP_SOURCES = (3, 1)   # indices (0-based) of blocks 4 and 2, in the order k adds them
@@ -43,7 +43,7 @@ class RCSPCNetConfig:
     skips: Literal[0, 1, 2] = 2
     decoder_channels: list[int] = field(default_factory=lambda: [128, 64, 32])
     dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.5
-    pad_mode: str = "reflect"
+    pad_mode: PadMode = "reflect"
 
     def validate(self) -> None:
         check_fields(self, "rcspcnet")
