@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     write_image(submission, stack, compression=None)
     complete = (test_z.start, test_z.stop) == (0, len(test))
 
-    print_table(rows, str(predictor.meta.get("arch", checkpoint.stem)))
+    print_table(rows, str(predictor.meta.arch or checkpoint.stem))
     results = targets(rows)
     for name, check in results.items():
         print(f"target {name}: {check['value']:.5f} vs {check['target']:.5f} -> "

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     last = args.out / "last.pt"
     resume = last if last.is_file() else None
     if resume is not None:  # continue the stored run exactly (its model, schedule and data)
-        config = train_config(read_checkpoint(resume)["meta"]["training"]["config"])
+        config = train_config(read_checkpoint(resume)["meta"].training["config"])
         print(f"resuming {resume} at {config.iterations} iterations in total", flush=True)
     else:
         config = train_config(config_dict(args, iterations=10**6))
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = result.best or result.last
     meta = read_checkpoint(chosen)["meta"]
-    scores = meta["metrics"]  # on every val image, with the post-processing tuned on them
+    scores = meta.metrics  # on every val image, with the post-processing tuned on them
     report = {
         "benchmark": "train_dsb",
         "checkpoint": str(chosen),
@@ -145,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "pixel_iou": scores["iou"],
         "seg": scores["seg"],
         "train_images_per_s": throughput(args.out / "log.csv"),
-        "model": {"arch": meta["arch"], "base_channels": meta["config"]["base_channels"],
-                  "depth": meta["config"]["depth"]},
-        "post": meta["post"],
+        "model": {"arch": meta.arch, "base_channels": meta.config["base_channels"],
+                  "depth": meta.config["depth"]},
+        "post": meta.post,
         "target_f1": TARGET_F1,
         "passed": bool(scores["f1"] >= TARGET_F1),
     }

@@ -264,7 +264,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                       "variants at equal training"),
              arg("--set", action="append", default=[], metavar="KEY=VALUE",
                  help="override a configuration value, e.g. --set "
-                      "model.config.base_channels=32 (repeatable)"),
+                      "model.params.base_channels=32 (repeatable)"),
              arg("--threads", type=int, help="torch threads (default: the config's, else all "
                                              "cores)"),
              QUIET_ARG,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Generic, TypeVar
 
-from microseg.errors import ConfigError
+from microseg.config import check_choice
 
 T = TypeVar("T")
 
@@ -35,12 +35,8 @@ class Registry(Generic[T]):
         return sorted(self._builders)
 
     def get(self, name: str) -> Callable[..., T]:
-        try:
-            return self._builders[name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}; available: {', '.join(self.available())}"
-            ) from None
+        check_choice(self.kind, name, self.available())
+        return self._builders[name]
 
     def build(self, name: str, **config: Any) -> T:
         return self.get(name)(**config)

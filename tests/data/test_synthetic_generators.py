@@ -206,5 +206,5 @@ def test_bad_seed_raises_config_error(seed):
 
 
 def test_unknown_generator_raises_config_error():
-    with pytest.raises(ConfigError, match="available"):
+    with pytest.raises(ConfigError, match="synthetic generator: 'plants' is not one of"):
         synthetic.generate("plants")

@@ -30,7 +30,7 @@ def test_registry_names_and_errors():
     assert {"ce", "weighted_ce", "jreg", "dice", "focal", "bce", "mse", "sum", "heads"} <= set(
         losses.available()
     )
-    with pytest.raises(ConfigError, match="unknown loss"):
+    with pytest.raises(ConfigError, match="loss: 'nope' is not one of"):
         losses.build("nope")
     with pytest.raises(ConfigError, match="gamma2"):
         losses.build("focal", gamma2=3)

@@ -44,5 +44,5 @@ def test_scalar_fields_are_checked_and_yaml_1_1_exponents_read_as_floats():
     for bad, field in (({"lr": "fast"}, "lr"), ({"steps": "3"}, "steps"),
                        ({"steps": True}, "steps"), ({"flag": 1}, "flag"),
                        ({"name": 3}, "name"), ({"init": 3}, "init")):
-        with pytest.raises(ConfigError, match=f"opt.{field} must be "):
+        with pytest.raises(ConfigError, match=f"opt.{field}: must be "):
             from_dict(Opt, bad, where="opt")

@@ -334,7 +334,7 @@ def test_a_briefly_trained_model_segments_synthetic_nuclei(tmp_path):
 
     config = train_config({
         "data": {"sources": [{"kind": "folder", "name": "n", "images": "x", "labels": "y"}]},
-        "model": {"name": "unet", "config": {"depth": 3, "base_channels": 8}},
+        "model": {"name": "unet", "params": {"depth": 3, "base_channels": 8}},
         "target": {"name": "three_class"}, "loss": {"name": "weighted_ce"},
         "optimizer": {"name": "adam", "lr": 3e-3, "weight_decay": 0.0},
         "iterations": 150, "batch_size": 4, "crop": 64, "validation": {"every": 150},

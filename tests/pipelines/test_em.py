@@ -180,7 +180,7 @@ def test_bad_settings_are_refused(checkpoint, stacks, classifier_file, tmp_path)
         ms.segment(train.image, checkpoint, edge_classifier=classifier_file)
     with pytest.raises(ConfigError, match="post-processing"):
         ms.segment(train.image, checkpoint, pipeline="em-mc", post="components")
-    with pytest.raises(ConfigError, match="pipeline must be one of"):
+    with pytest.raises(ConfigError, match="pipeline: .em. is not one of cells, em-mc, em-lmc"):
         ms.segment(train.image, checkpoint, pipeline="em")
     local_only = train_edges(train.image, train.labels, checkpoint, tmp_path / "local.npz",
                              FOREST, lifted=False, progress=False)

@@ -6,6 +6,7 @@ from skimage.draw import disk
 
 from microseg.errors import ConfigError, InputError
 from microseg.metrics import match
+from microseg.models.meta import ModelMeta
 from microseg.post.registry import available, default_post, postprocess, select
 from microseg.targets import build
 
@@ -29,7 +30,7 @@ def _perfect(gt: np.ndarray, pred: np.ndarray, iou: float = 0.8) -> bool:
 def test_registry_lists_every_method():
     assert available() == sorted(["three_class", "components", "mesmer_watershed",
                                   "distance_watershed", "center_watershed"])
-    with pytest.raises(ConfigError, match="available"):
+    with pytest.raises(ConfigError, match="post-processing: 'magic' is not one of center_watershed, components"):
         postprocess("magic", np.zeros((1, 4, 4)))
     with pytest.raises(ConfigError, match="threshold_typo"):
         postprocess("components", np.zeros((1, 4, 4)), threshold_typo=0.3)
@@ -138,21 +139,22 @@ def test_selectors():
      ["binary", "outer"], ("components", {"head": "binary"})),
 ])
 def test_default_post_from_a_checkpoint(meta, heads, expected):
-    assert default_post(meta, heads) == expected
+    assert default_post(ModelMeta(**meta), heads) == expected
 
 
 def test_default_post_refuses_an_unknown_method():
-    with pytest.raises(ConfigError, match="'watershed' is unknown"):
-        default_post({"post": {"name": "watershed"}}, [None])
+    with pytest.raises(ConfigError, match="post.name: 'watershed' is not one of center_watershed"):
+        default_post(ModelMeta(post={"name": "watershed"}), [None])
 
 
 def test_default_post_overrides_for_bright_background_images():
-    meta = {"post": {"name": "three_class", "params": {"min_size": 20, "seed_threshold": None},
-                     "bright_background": {"seed_threshold": 0.75}}}
+    meta = ModelMeta(post={"name": "three_class",
+                           "params": {"min_size": 20, "seed_threshold": None},
+                           "bright_background": {"seed_threshold": 0.75}})
     assert default_post(meta, [None]) == ("three_class", {"min_size": 20, "seed_threshold": None})
     assert default_post(meta, [None], bright_background=True) == (
         "three_class", {"min_size": 20, "seed_threshold": 0.75})
-    plain = {"post": {"name": "three_class", "params": {"min_size": 20}}}
+    plain = ModelMeta(post={"name": "three_class", "params": {"min_size": 20}})
     assert default_post(plain, [None], bright_background=True) == ("three_class",
                                                                    {"min_size": 20})
 

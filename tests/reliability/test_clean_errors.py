@@ -138,7 +138,7 @@ def run(tmp_path):
             "kind": "folder", "name": "syn", "images": "images", "labels": "labels",
             "split": {"method": "random", "fractions": {"train": 0.5, "val": 0.5}},
         }]},
-        "model": {"name": "unet", "config": {"depth": 2, "base_channels": 4}},
+        "model": {"name": "unet", "params": {"depth": 2, "base_channels": 4}},
         "optimizer": {"name": "adam", "lr": 0.01},
         "iterations": 2, "batch_size": 2, "crop": 32, "threads": 1,
         "validation": {"every": 2}, "log_every": 1, "output": str(tmp_path / "first"),

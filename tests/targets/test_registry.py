@@ -42,7 +42,7 @@ def test_config_rebuilds_the_same_target(name):
 
 
 def test_bad_configuration_is_a_config_error():
-    with pytest.raises(ConfigError, match="unknown target"):
+    with pytest.raises(ConfigError, match="target: 'nope' is not one of"):
         targets.build("nope")
     with pytest.raises(ConfigError, match="erosion"):
         targets.build("three_class", erosion=-1)
@@ -50,9 +50,9 @@ def test_bad_configuration_is_a_config_error():
         targets.build("inner_distance", alpha=2)
     with pytest.raises(ConfigError, match="sigma_scale"):
         targets.build("center_heatmap", sigma_scale=0)
-    with pytest.raises(ConfigError, match="dilation must be int, got float"):
+    with pytest.raises(ConfigError, match="dilation: must be int, got float"):
         targets.build("boundary", dilation=1.5)
-    with pytest.raises(ConfigError, match="b must be float, got str"):
+    with pytest.raises(ConfigError, match="b: must be float, got str"):
         targets.build("inner_distance", b="one")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from microseg import losses, models
+from microseg.errors import ConfigError
 from microseg.train import LRSchedule, Scheme, train_config
 from microseg.train.targets import build_target
 
@@ -43,3 +44,34 @@ def test_data_root_defaults_to_shared_data(monkeypatch):
     monkeypatch.delenv("MICROSEG_DATA", raising=False)
     config = train_config(CONFIGS[0])
     assert config.data.root == "../shared/data"
+
+
+def test_a_bad_model_param_fails_when_the_config_is_read_before_any_data(tmp_path):
+    config = {"data": {"root": str(tmp_path / "does-not-exist"),
+                       "sources": [{"kind": "folder", "images": "i", "labels": "l"}]},
+              "iterations": 1, "model": {"name": "unet", "params": {"depht": 3}}}
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['depht'\]"):
+        train_config(config)
+    config["model"] = {"name": "unett"}
+    with pytest.raises(ConfigError, match="model.name: 'unett' is not one of .*unet"):
+        train_config(config)
+
+
+@pytest.mark.parametrize("part, message", [
+    ({"loss": {"name": "dice", "params": {"gama": 2}}}, "gama"),
+    ({"target": {"name": "three_class", "params": {"erosion": -1}}}, "erosion"),
+    ({"validation": {"post": {"name": "components", "params": {"treshold": 0.5}}}}, "treshold"),
+])
+def test_every_part_is_built_when_the_config_is_read(tmp_path, part, message):
+    config = {"data": {"root": str(tmp_path / "does-not-exist"),
+                       "sources": [{"kind": "folder", "images": "i", "labels": "l"}]},
+              "iterations": 1, **part}
+    with pytest.raises(ConfigError, match=message):
+        train_config(config)
+
+
+def test_the_old_model_config_key_still_loads_with_a_warning(tmp_path):
+    config = {"data": {"sources": [{"kind": "folder", "images": "i", "labels": "l"}]},
+              "iterations": 1, "model": {"name": "unet", "config": {"depth": 2}}}
+    with pytest.warns(DeprecationWarning, match="model.params"):
+        assert train_config(config).model.params == {"depth": 2}

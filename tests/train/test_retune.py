@@ -25,7 +25,7 @@ def run(tmp_path_factory):
                                  "labels": str(data / "labels"),
                                  "ids": {"train": str(data / "train.txt"),
                                          "val": str(data / "val.txt")}}]},
-           "model": {"name": "unet", "config": {"depth": 2, "base_channels": 8}},
+           "model": {"name": "unet", "params": {"depth": 2, "base_channels": 8}},
            "target": {"name": "three_class"}, "iterations": 100, "batch_size": 4, "crop": 32,
            "optimizer": {"name": "adam", "lr": 1e-2}, "threads": 1,
            "validation": {"every": 100}}

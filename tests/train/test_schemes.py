@@ -62,7 +62,7 @@ def test_plans_do_not_depend_on_history():
 
 
 def test_bad_scheme_configs():
-    with pytest.raises(ConfigError, match="unknown"):
+    with pytest.raises(ConfigError, match="scheme.name: 'round_robin' is not one of mix, seq"):
         SchemeConfig("round_robin")
     with pytest.raises(ConfigError, match="fix"):
         SchemeConfig("acc", repeats=[1, 2])

@@ -38,7 +38,7 @@ def config(n_sources=1, **overrides):
     base = {
         "data": {"sources": [{"kind": "folder", "name": f"d{k}", "images": "unused", "labels": "unused"}
                              for k in range(n_sources)]},
-        "model": {"name": "unet", "config": {"depth": 2, "base_channels": 4}},
+        "model": {"name": "unet", "params": {"depth": 2, "base_channels": 4}},
         "iterations": 6,
         "batch_size": 2,
         "crop": 32,
@@ -165,7 +165,7 @@ def test_time_limit_stops_and_validates(tmp_path):
 
 def test_resume_rejects_a_different_model(tmp_path):
     first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
-    other = config(iterations=2, model={"name": "unet", "config": {"depth": 2, "base_channels": 8}})
+    other = config(iterations=2, model={"name": "unet", "params": {"depth": 2, "base_channels": 8}})
     with pytest.raises(InputError, match="architecture differs"):
         train(other, out=tmp_path / "b", datasets=datasets(), resume=first.last, progress=False)
     with pytest.raises(InputError, match="no trainer state"):
@@ -183,7 +183,7 @@ def test_init_starts_from_a_checkpoints_weights(tmp_path):
     fresh = Trainer(config(), tmp_path / "c", datasets())  # same seed, so the same start
     assert not torch.equal(next(fresh.model.parameters()), next(trained.parameters()))
     other = config(init=str(first.last),
-                   model={"name": "unet", "config": {"depth": 2, "base_channels": 8}})
+                   model={"name": "unet", "params": {"depth": 2, "base_channels": 8}})
     with pytest.raises(InputError, match="architecture differs"):
         Trainer(other, tmp_path / "d", datasets())
     with pytest.raises(InputError, match="not found"):
@@ -243,7 +243,7 @@ def test_microseg_train_command_end_to_end(tmp_path, capsys):
             "kind": "folder", "name": "syn", "images": "images", "labels": "labels",
             "split": {"method": "random", "fractions": {"train": 0.6, "val": 0.4}},
         }]},
-        "model": {"name": "unet", "config": {"depth": 2, "base_channels": 4}},
+        "model": {"name": "unet", "params": {"depth": 2, "base_channels": 4}},
         "iterations": 4, "batch_size": 2, "crop": 32, "threads": 1,
         "validation": {"every": 2}, "log_every": 1, "output": str(tmp_path / "unused"),
     }
@@ -259,12 +259,12 @@ def test_microseg_train_command_end_to_end(tmp_path, capsys):
     assert cli.main(["train", str(tmp_path / "missing.yaml")]) == 2
     variant = tmp_path / "variant"
     assert cli.main(["train", str(path), "--out", str(variant), "--quiet", "--stop-at", "3",
-                     "--set", "model.config.base_channels=6"]) == 0
+                     "--set", "model.params.base_channels=6"]) == 0
     assert "stop_at at iteration 3/4" in capsys.readouterr().out
     from microseg.models.checkpoint import load_checkpoint
     model, meta, _ = load_checkpoint(variant / "last.pt")
     assert meta["config"]["base_channels"] == 6
-    assert cli.main(["train", str(path), "--set", "model.config=5", "--set", "model.config.x=1"]) == 2
+    assert cli.main(["train", str(path), "--set", "model.params=5", "--set", "model.params.x=1"]) == 2
 
 
 def test_multi_head_model_with_a_target_and_loss_per_head(tmp_path):
@@ -272,7 +272,7 @@ def test_multi_head_model_with_a_target_and_loss_per_head(tmp_path):
         iterations=2,
         validation={"every": 2, "post": {"name": "three_class", "head": "pixelwise"}},
         target={"heads": {"pixelwise": {"name": "pixelwise"}, "inner_distance": {"name": "inner_distance"}}},
-        model={"name": "panoptic", "config": {"backbone": "resnet10t", "feature_size": 8,
+        model={"name": "panoptic", "params": {"backbone": "resnet10t", "feature_size": 8,
                                               "head_filters": 8, "head_dense": 8}},
         loss={"name": "heads", "params": {"heads": {"pixelwise": {"name": "ce", "weight": 0.01},
                                                     "inner_distance": {"name": "mse"}}}},
@@ -327,13 +327,13 @@ def test_init_layers_matching_copies_shared_weights_into_a_new_head_layout(tmp_p
 def test_init_layers_widen_grows_a_checkpoint_without_changing_its_outputs(tmp_path):
     first = train(config(iterations=2), out=tmp_path / "a", datasets=datasets(), progress=False)
     narrow = load_checkpoint(first.last)[0].eval()
-    wider = {"name": "unet", "config": {"depth": 2, "base_channels": 6}}
+    wider = {"name": "unet", "params": {"depth": 2, "base_channels": 6}}
     grown = Trainer(config(init=str(first.last), init_layers="widen", model=wider),
                     tmp_path / "b", datasets()).model.eval()
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(grown(x), narrow(x), atol=1e-5, rtol=1e-5)
-    deeper = {"name": "unet", "config": {"depth": 3, "base_channels": 6}}
+    deeper = {"name": "unet", "params": {"depth": 3, "base_channels": 6}}
     with pytest.raises(InputError, match=r"last\.pt.*cannot be widened.*depth"):
         Trainer(config(init=str(first.last), init_layers="widen", model=deeper),
                 tmp_path / "c", datasets())

@@ -65,7 +65,7 @@ def configuration(root, target, post):
                 "labels": str(root / "labels"), "dark_background": True,
                 "ids": {"train": str(root / "train.txt"), "val": str(root / "val.txt")}}]},
             "target": target, "loss": loss_for(target),
-            "model": {"name": "unet", "config": {"depth": 2, "base_channels": 8}},
+            "model": {"name": "unet", "params": {"depth": 2, "base_channels": 8}},
             "iterations": 1, "threads": 1, "seed": 0,
             "validation": {"every": 1, "post": {**post, "bright_background": {"min_size": 3}},
                            "tune": {"min_size": [0, 4]},

@@ -54,25 +54,9 @@ def _assert_plausible(found, truth):
 def test_the_card_matches_the_checkpoint(name):
     card = zoo.card(name)
     predictor = zoo.load_model(name)
-    meta = predictor.meta
     assert models.count_parameters(predictor.model) == card.parameters
     assert predictor.in_channels == card.input.channels
-    assert meta["arch"] == card.architecture.name
-    assert {k: meta["config"][k] for k in card.architecture.config} == card.architecture.config
-    assert predictor.normalization.method == card.input.normalization
-    assert predictor.normalization.dark_background == card.input.dark_background
-    for key, value in (("object_diameter", card.input.object_diameter_px),
-                       ("pixel_size", card.input.pixel_size)):
-        if value is not None:
-            assert meta[key] == pytest.approx(value, rel=0.01)
-    if card.post is not None:
-        heads = [h for h, _ in predictor.heads]
-        name_, params = default_post(meta, heads)
-        assert name_ == card.post.name
-        assert {k: params[k] for k in card.post.params} == card.post.params
-        assert (meta["post"].get("bright_background") or {}) == card.post.bright_background
-        _, bright = default_post(meta, heads, bright_background=True)
-        assert bright == {**params, **card.post.bright_background}
+    assert card.differences(predictor.meta, [h for h, _ in predictor.heads]) == []
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -47,12 +47,12 @@ def test_an_unknown_key_is_rejected_naming_the_file_and_key(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"name": "other"}, "differs from the file name"),
-    ({"pipeline": "em"}, "pipeline must be one of"),
+    ({"pipeline": "em"}, "pipeline: .em. is not one of cells"),
     ({"edge_classifier": "rf.npz"}, "EM pipelines"),
-    ({"parameters": 1.5}, "parameters must be int, got float"),
-    ({"parameters": 0}, "parameters must be an integer >= 1"),
+    ({"parameters": 1.5}, "parameters: must be int, got float"),
+    ({"parameters": 0}, "parameters: must be >= 1, got 0"),
     ({"training": {**_default_data()["training"], "commands": "microseg train x.yaml"}},
-     "training.commands must be a list of strings"),
+     "training.commands: expected a list"),
     ({"training": {**_default_data()["training"], "data": []}}, "at least one data set"),
 ])
 def test_bad_values_are_rejected(tmp_path, change, message):
@@ -65,3 +65,16 @@ def test_a_missing_key_is_rejected(tmp_path):
     del data["summary"]
     with pytest.raises(ConfigError, match=r"default\.yaml.*summary"):
         read_card(_write(tmp_path, "default", data))
+
+
+def test_a_card_that_misstates_its_checkpoint_is_caught():
+    from microseg import zoo
+
+    card = zoo.card("dsb-nuclei")
+    meta = zoo.load_model("dsb-nuclei").meta
+    assert card.differences(meta) == []
+    card.input.object_diameter_px = 40.0
+    card.architecture.config = {"base_channels": 8}
+    assert card.differences(meta) == [
+        "architecture.config: card {'base_channels': 8} ≠ checkpoint {'base_channels': 16}",
+        f"input.object_diameter_px: card 40.0 ≠ checkpoint {meta.object_diameter!r}"]

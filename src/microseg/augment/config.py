@@ -3,24 +3,11 @@ from YAML with :func:`microseg.config.from_dict`)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
+from microseg.config import (Count, Interval, NonNegative, Ordered, Percent, Positive,
+                             PositiveInterval, Probability, Range, check_fields)
 from microseg.errors import ConfigError
-
-
-def _probability(value: float, where: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{where}: a probability must lie in [0, 1], got {value}")
-
-
-def _interval(value, where: str, positive: bool = False) -> tuple[float, float]:
-    """``value`` as a ``(low, high)`` tuple of floats with ``low ≤ high`` (and > 0 if asked)."""
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: expected [low, high], got {value!r}") from None
-    if low > high or (positive and low <= 0):
-        raise ConfigError(f"{where}: need {'0 < ' if positive else ''}low ≤ high, got {value!r}")
-    return low, high
 
 
 @dataclasses.dataclass
@@ -30,26 +17,23 @@ class ElasticConfig:
     ``sigma`` and scaled by ``alpha`` (both in pixels; the paper uses α = 2500, σ = 50 on 512²
     images). In 3D the same in-plane field moves every slice."""
 
-    p: float = 0.0
-    alpha: float = 2500.0
-    sigma: float = 50.0
+    p: Probability = 0.0
+    alpha: NonNegative = 2500.0
+    sigma: Positive = 50.0
 
     def __post_init__(self) -> None:
-        _probability(self.p, "augment.elastic.p")
-        if self.alpha < 0 or self.sigma <= 0:
-            raise ConfigError("augment.elastic: need alpha ≥ 0 and sigma > 0")
+        check_fields(self, "augment.elastic")
 
 
 @dataclasses.dataclass
 class ZoomConfig:
     """Rescaling by a factor drawn log-uniformly from ``scale`` (> 1 magnifies); in-plane in 3D."""
 
-    p: float = 0.0
-    scale: tuple[float, float] = (0.8, 1.25)
+    p: Probability = 0.0
+    scale: PositiveInterval = (0.8, 1.25)
 
     def __post_init__(self) -> None:
-        _probability(self.p, "augment.zoom.p")
-        self.scale = _interval(self.scale, "augment.zoom.scale", positive=True)
+        check_fields(self, "augment.zoom")
 
 
 @dataclasses.dataclass
@@ -58,19 +42,14 @@ class IntensityConfig:
     to [0, 1], then mapped back), multiplication by ``scale``, addition of ``shift`` and Gaussian
     noise with a standard deviation drawn from ``[0, noise]``."""
 
-    p: float = 0.0
-    gamma: tuple[float, float] = (0.7, 1.5)
-    scale: tuple[float, float] = (0.8, 1.2)
-    shift: tuple[float, float] = (-0.1, 0.1)
-    noise: float = 0.0
+    p: Probability = 0.0
+    gamma: PositiveInterval = (0.7, 1.5)
+    scale: Interval = (0.8, 1.2)
+    shift: Interval = (-0.1, 0.1)
+    noise: NonNegative = 0.0
 
     def __post_init__(self) -> None:
-        _probability(self.p, "augment.intensity.p")
-        self.gamma = _interval(self.gamma, "augment.intensity.gamma", positive=True)
-        self.scale = _interval(self.scale, "augment.intensity.scale")
-        self.shift = _interval(self.shift, "augment.intensity.shift")
-        if self.noise < 0:
-            raise ConfigError("augment.intensity.noise must be ≥ 0")
+        check_fields(self, "augment.intensity")
 
 
 @dataclasses.dataclass
@@ -88,35 +67,22 @@ class AcquisitionConfig:
     each ``spot_brightness`` times the object level; ``invert``: probability of inverting the
     result (bright-field polarity)."""
 
-    p: float = 0.0
-    signal: tuple[float, float] = (0.125, 1.0)
-    photons: tuple[float, float] = (20.0, 1000.0)
-    offset: float = 0.1
-    read_noise: float = 0.02
-    blur: float = 2.0
-    blur_p: float = 0.3
-    illumination: float = 0.3
-    spots: int = 20
-    spots_p: float = 0.2
-    spot_brightness: tuple[float, float] = (1.0, 8.0)
-    invert: float = 0.0
-    percentiles: tuple[float, float] = (1.0, 99.8)
+    p: Probability = 0.0
+    signal: PositiveInterval = (0.125, 1.0)
+    photons: PositiveInterval = (20.0, 1000.0)
+    offset: NonNegative = 0.1
+    read_noise: NonNegative = 0.02
+    blur: NonNegative = 2.0
+    blur_p: Probability = 0.3
+    illumination: NonNegative = 0.3
+    spots: Annotated[int, Range(0)] = 20
+    spots_p: Probability = 0.2
+    spot_brightness: PositiveInterval = (1.0, 8.0)
+    invert: Probability = 0.0
+    percentiles: Annotated[tuple[Percent, Percent], Ordered(strict=True)] = (1.0, 99.8)
 
     def __post_init__(self) -> None:
-        for name in ("p", "blur_p", "spots_p", "invert"):
-            _probability(getattr(self, name), f"augment.acquisition.{name}")
-        self.signal = _interval(self.signal, "augment.acquisition.signal", positive=True)
-        self.photons = _interval(self.photons, "augment.acquisition.photons", positive=True)
-        self.spot_brightness = _interval(self.spot_brightness,
-                                         "augment.acquisition.spot_brightness", positive=True)
-        self.percentiles = _interval(self.percentiles, "augment.acquisition.percentiles")
-        if not 0.0 <= self.percentiles[0] < self.percentiles[1] <= 100.0:
-            raise ConfigError("augment.acquisition.percentiles: need 0 ≤ low < high ≤ 100")
-        for name in ("offset", "read_noise", "blur", "illumination"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"augment.acquisition.{name} must be ≥ 0")
-        if self.spots < 0:
-            raise ConfigError("augment.acquisition.spots must be ≥ 0")
+        check_fields(self, "augment.acquisition")
 
 
 @dataclasses.dataclass
@@ -138,8 +104,8 @@ class AugmentConfig:
             (labels always use nearest neighbour).
     """
 
-    crop: int | list[int] | None = None
-    pad: int = 0
+    crop: Count | list[Count] | None = None
+    pad: Annotated[int, Range(0)] = 0
     flip: bool = True
     flip_z: bool = False
     rot90: bool = True
@@ -147,17 +113,10 @@ class AugmentConfig:
     zoom: ZoomConfig = dataclasses.field(default_factory=ZoomConfig)
     acquisition: AcquisitionConfig = dataclasses.field(default_factory=AcquisitionConfig)
     intensity: IntensityConfig = dataclasses.field(default_factory=IntensityConfig)
-    image_order: int = 1
+    image_order: Annotated[int, Range(0, 5)] = 1
 
     def __post_init__(self) -> None:
-        if self.crop is not None:
-            single = isinstance(self.crop, int)
-            sizes = [self.crop] if single else list(self.crop)
-            if not (single or len(sizes) in (2, 3)) or not all(
-                    isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
-                raise ConfigError(f"augment.crop: expected a positive int or a list of 2–3 of "
-                                  f"them, got {self.crop!r}")
-        if self.pad < 0:
-            raise ConfigError("augment.pad must be ≥ 0")
-        if self.image_order not in range(6):
-            raise ConfigError("augment.image_order must be 0 … 5")
+        check_fields(self, "augment")
+        if isinstance(self.crop, list) and len(self.crop) not in (2, 3):
+            raise ConfigError(f"augment.crop: expected one size or a list of 2–3 of them, got "
+                              f"{self.crop!r}")

@@ -19,14 +19,13 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
-from microseg.data.modality import MODALITIES
+from microseg.config import NonNegative, Ordered, Percent, Positive, check_fields
+from microseg.data.modality import MODALITIES, Modality
 from microseg.data.splits import SplitConfig, check_ranges
 from microseg.errors import ConfigError
 
-KINDS = ("folder", "ctc", "coco", "isbi")
-NORMALIZATIONS = ("percentile", "minmax", "sequence")
-TRUTHS = ("gold", "silver", "gold+silver")
 ALL = "all"  # split name that every source defines: all of its items
 
 _COMMON = {"kind", "name", "split", "channels", "ndim", "normalize", "percentiles", "per_channel",
@@ -82,15 +81,15 @@ class SourceConfig:
     kept in ``meta["scale"]``.
     """
 
-    kind: str
+    kind: Literal["folder", "ctc", "coco", "isbi"]
     name: str = ""
     images: str | None = None
     labels: str | None = None
     ids: dict[str, str] | None = None
     sequences: list[str] | None = None
-    gt: str = "gold"
+    gt: Literal["gold", "silver", "gold+silver"] = "gold"
     ignore_unannotated: bool = True
-    ignore_margin: float = 3.0
+    ignore_margin: NonNegative = 3.0
     annotations: dict[str, str] | None = None
     image_root: str | None = None
     ranges: dict[str, list[int]] | None = None
@@ -99,22 +98,22 @@ class SourceConfig:
     group_by: list[str] | None = None
     include: dict[str, list[str]] | None = None
     label_template: str | None = None
-    include_modalities: list[str] | None = None
-    channels: int = 1
-    ndim: int = 2
-    normalize: str = "percentile"
-    percentiles: list[float] = field(default_factory=lambda: [1.0, 99.8])
+    include_modalities: list[Modality] | None = None
+    channels: Literal[1, 3] = 1
+    ndim: Literal[2, 3] = 2
+    normalize: Literal["percentile", "minmax", "sequence"] = "percentile"
+    percentiles: Annotated[list[Percent], Ordered(strict=True)] = field(
+        default_factory=lambda: [1.0, 99.8])
     per_channel: bool = False
     dark_background: bool = False
-    diameter: float | None = None
+    diameter: Positive | None = None
     diameter_per_image: bool = False
-    scale: float | None = None
+    scale: Positive | None = None
     modality: str | None = None
 
     def __post_init__(self) -> None:
         where = f"source {self.name or self.kind!r}"
-        if self.kind not in KINDS:
-            raise ConfigError(f"{where}: kind {self.kind!r} unknown; use one of {KINDS}")
+        check_fields(self, where)
         allowed = _COMMON | _BY_KIND[self.kind]
         stray = sorted(f.name for f in dataclasses.fields(self)
                        if f.name not in allowed and getattr(self, f.name) != _default(f))
@@ -126,39 +125,21 @@ class SourceConfig:
         self._check_values(where)
 
     def _check_values(self, where: str) -> None:
-        if self.gt not in TRUTHS:
-            raise ConfigError(f"{where}: gt {self.gt!r} unknown; use one of {TRUTHS}")
-        if self.normalize not in NORMALIZATIONS:
-            raise ConfigError(f"{where}: normalize {self.normalize!r} unknown; "
-                              f"use one of {NORMALIZATIONS}")
         if self.normalize == "sequence" and self.kind not in ("ctc", "isbi"):
             raise ConfigError(f"{where}: normalize 'sequence' needs a ctc or isbi source")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"{where}: channels must be 1 (grey) or 3 (RGB), got {self.channels}")
-        if self.ndim not in (2, 3) or (self.ndim == 3 and self.channels != 1):
-            raise ConfigError(f"{where}: ndim must be 2, or 3 with channels 1, got {self.ndim}")
+        if self.ndim == 3 and self.channels != 1:
+            raise ConfigError(f"{where}: ndim 3 needs channels 1, got {self.channels}")
         if self.ndim == 3 and self.kind in ("coco", "isbi"):
             raise ConfigError(f"{where}: {self.kind} sources are 2D; ndim must be 2")
-        if len(self.percentiles) != 2 or not 0 <= self.percentiles[0] < self.percentiles[1] <= 100:
-            raise ConfigError(f"{where}: percentiles must be [low, high] with 0 ≤ low < high ≤ 100, "
-                              f"got {self.percentiles}")
         if self.scale is not None and self.diameter is not None:
             raise ConfigError(f"{where}: give either scale or diameter, not both")
-        for key in ("scale", "diameter"):
-            value = getattr(self, key)
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
-                raise ConfigError(f"{where}: {key} must be a positive number, got {value!r}")
-        if self.ignore_margin < 0:
-            raise ConfigError(f"{where}: ignore_margin must be ≥ 0 pixels")
         intrinsic = [k for k in ("ids", "ranges", "annotations") if getattr(self, k)]
         if self.split is not None and intrinsic and self.kind != "coco":
             raise ConfigError(f"{where}: give either {intrinsic[0]} or split, not both")
         if self.ranges is not None:
             check_ranges(self.ranges)
-        unknown = sorted(set(self.include_modalities or ()) - set(MODALITIES))
-        if unknown or self.include_modalities == []:
-            raise ConfigError(f"{where}: include_modalities {self.include_modalities} must list "
-                              f"some of {list(MODALITIES)}")
+        if self.include_modalities == []:
+            raise ConfigError(f"{where}.include_modalities: must list some of {list(MODALITIES)}")
         if (self.group_by or self.include or self.label_template) and not self.pattern:
             raise ConfigError(f"{where}: group_by, include and label_template need a pattern")
         names = [*(self.ids or {}), *(self.ranges or {}), *(self.annotations or {}),

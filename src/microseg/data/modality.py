@@ -8,11 +8,15 @@ of the full scale) is fluorescence, whatever the colour, and a bright one bright
 """
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import numpy as np
 
 from microseg.preprocess.stain import full_scale_rgb, is_stained
 
-MODALITIES = ("fluorescence", "brightfield", "he")
+Modality = Literal["fluorescence", "brightfield", "he"]
+MODALITIES = typing.get_args(Modality)
 
 
 def guess_modality(image: np.ndarray, path: str | None = None) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
+from microseg.config import check_fields
 from microseg.errors import ConfigError, InputError
 
 PROTOPLAST_PATTERN = r"day(?P<day>\d+)t(?P<t>\d+)c(?P<c>\d+)xy(?P<xy>\d+)z(?P<z>\d+)"
-METHODS = ("random", "group")
 
 
 def parse_filename_metadata(name: str, pattern: str = PROTOPLAST_PATTERN) -> dict[str, str]:
@@ -74,14 +74,13 @@ class SplitConfig:
     division reproducible.
     """
 
-    method: str = "group"
+    method: Literal["random", "group"] = "group"
     fractions: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.2})
     seed: int = 0
     fixed: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"split method {self.method!r} unknown; use one of {METHODS}")
+        check_fields(self, "split")
         _check_fractions(self.fractions)
         if self.fixed is not None and self.method != "group":
             raise ConfigError("split: 'fixed' groups need method 'group'")

@@ -8,8 +8,8 @@ Networks return raw outputs (logits); the predictor applies one activation per o
 
 The choice, in order of precedence:
 
-1. ``meta["activation"]``: one name for every head, or a dict head → name;
-2. else derived from the training target (``meta["target"]``, one target or ``{"heads": {head:
+1. ``meta.activation``: one name for every head, or a dict head → name;
+2. else derived from the training target (``meta.target``, one target or ``{"heads": {head:
    target}}``): a ``classes`` target (``three_class``, ``fgbg``, ``pixelwise``) → ``softmax``;
    ``binary``, ``boundary`` and ``center_heatmap`` maps (trained with BCE / Dice / focal on
    logits) → ``sigmoid``; distance maps (``inner_distance``, ``outer_distance``, regressed with
@@ -23,7 +23,9 @@ from typing import Any, Mapping
 
 import torch
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
+from microseg.models.meta import ModelMeta
 
 ACTIVATIONS = ("softmax", "sigmoid", "identity")
 SIGMOID_TARGETS = ("binary", "boundary", "center_heatmap")
@@ -32,8 +34,7 @@ DISTANCE_TARGETS = ("inner_distance", "outer_distance")
 
 def check_activation(name: Any, where: str = "activation") -> str:
     """``name`` if it is one of :data:`ACTIVATIONS`, else :class:`ConfigError`."""
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"{where}: unknown activation {name!r}; use one of {ACTIVATIONS}")
+    check_choice(where, name, ACTIVATIONS)
     return str(name)
 
 
@@ -65,16 +66,15 @@ def _mse_sigmoid(loss: Mapping[str, Any] | None) -> bool:
     return False
 
 
-def _training_loss(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+def _training_loss(meta: ModelMeta) -> Mapping[str, Any]:
     """The loss configuration the model was trained with (empty when not recorded)."""
-    training = meta.get("training") or {}
-    return ((training.get("config") or {}).get("loss")) or {}
+    return (((meta.training or {}).get("config") or {}).get("loss")) or {}
 
 
-def resolve_activations(meta: Mapping[str, Any], heads: list[str | None]) -> dict[str | None, str]:
+def resolve_activations(meta: ModelMeta, heads: list[str | None]) -> dict[str | None, str]:
     """Activation per head (``None`` = the single output of a one-head model); see the module
     docstring for the rules. Unknown names raise :class:`ConfigError`."""
-    given = meta.get("activation")
+    given = meta.activation
     if isinstance(given, str):
         return {h: check_activation(given) for h in heads}
     if isinstance(given, Mapping):
@@ -85,8 +85,8 @@ def resolve_activations(meta: Mapping[str, Any], heads: list[str | None]) -> dic
         return {h: check_activation(given[h], f"activation[{h!r}]") for h in heads}
     if given is not None:
         raise ConfigError(f"activation must be a name or a dict head → name, got {given!r}")
-    target = meta.get("target")
-    if not isinstance(target, Mapping):
+    target = meta.target
+    if target is None:
         return {h: "identity" for h in heads}
     loss = _training_loss(meta)
     if "heads" in target:

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
 from microseg.infer.activation import resolve_activations
 from microseg.infer.inputs import Normalization, channels_first, spatial_ndim
@@ -49,6 +50,7 @@ from microseg.infer.slices import check_z_context, slice_inputs, uses_pseudocolo
 from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 from microseg.models.base import pad_to_multiple
+from microseg.models.meta import ModelMeta
 from microseg.preprocess.stain import is_stained
 
 if TYPE_CHECKING:
@@ -75,13 +77,13 @@ class Prediction:
     bright_background: bool = False
 
 
-def model_divisor(model: nn.Module, meta: Mapping[str, Any]) -> int:
+def model_divisor(model: nn.Module, meta: ModelMeta) -> int:
     """The model's total down-sampling factor: ``model.multiple`` (every microseg model has
     it), else ``2 ** (depth - 1)`` from its configuration, else 1."""
     multiple = getattr(model, "multiple", None)
     if multiple is not None:
         return int(multiple)
-    depth = (meta.get("config") or {}).get("depth")
+    depth = meta.config.get("depth")
     return 2 ** (int(depth) - 1) if depth else 1
 
 
@@ -105,7 +107,7 @@ class Predictor:
         precision: torch backend: ``float32`` or ``bfloat16`` (CPU autocast: about 2× faster
             on CPUs with native bf16, maps within a few hundredths; see the README).
         z_context: for a 2D model on stacks: ``pseudocolor`` or ``none``; default
-            ``meta["z_context"]``, else ``pseudocolor`` for a 3-channel model and ``none``
+            ``meta.z_context``, else ``pseudocolor`` for a 3-channel model and ``none``
             otherwise.
     """
 
@@ -114,12 +116,10 @@ class Predictor:
                  overlap: int | tuple[int, ...] | None = None, batch_size: int = 4,
                  tta: str = "none", threads: int | None = None, channels_last: bool = True,
                  z_context: str | None = None, precision: str = "float32"):
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_choice("backend", backend, BACKENDS)
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        check_choice("precision", precision, PRECISIONS)
         onnx_file = not isinstance(model, nn.Module) and Path(model).suffix.lower() == ".onnx"
         if precision != "float32" and (backend != "torch" or onnx_file):
             raise ConfigError(f"precision {precision} needs the torch backend and a checkpoint")
@@ -135,9 +135,9 @@ class Predictor:
             self._init_onnx_file(self.source, meta)
         else:
             self._init_torch(model, meta, backend, channels_last, precision)
-        self.normalization = Normalization.from_meta(self.meta)
+        self.normalization = self.meta.normalization or Normalization()
         default_context = "pseudocolor" if self.in_channels == 3 else "none"
-        self.z_context = check_z_context(z_context or self.meta.get("z_context") or default_context)
+        self.z_context = check_z_context(z_context or self.meta.z_context or default_context)
 
     # --- construction --------------------------------------------------------------------------
     def _init_torch(self, model: str | Path | nn.Module, meta: Mapping[str, Any] | None,
@@ -151,12 +151,12 @@ class Predictor:
 
             net, recorded, _ = load_checkpoint(model)
         self.model = net
-        self.meta: dict[str, Any] = {**recorded, **(meta or {})}
-        self.in_channels = int(getattr(net, "in_channels", 0) or self.meta.get("in_channels") or 0)
+        self.meta = ModelMeta.read({**recorded, **(meta or {})}, self.source)
+        self.in_channels = int(getattr(net, "in_channels", 0) or self.meta.in_channels or 0)
         if self.in_channels < 1:
             raise ConfigError("the model does not say how many input channels it takes; pass "
                               "meta={'in_channels': C}")
-        self.dims = int(getattr(net, "dims", 0) or (self.meta.get("config") or {}).get("dims", 2))
+        self.dims = int(getattr(net, "dims", 0) or self.meta.config.get("dims", 2))
         self.divisor = model_divisor(net, self.meta)
         self.pad_mode = str(getattr(net, "pad_mode", "reflect"))
         self.heads: Heads = probe_heads(net, self.in_channels, self.dims, self.divisor)
@@ -182,7 +182,7 @@ class Predictor:
 
         data, recorded, layout = read_onnx(path)
         self.model = None
-        self.meta = {**recorded, **(meta or {})}
+        self.meta = ModelMeta.read({**recorded, **(meta or {})}, path)
         self.in_channels, self.dims = int(layout["in_channels"]), int(layout["dims"])
         self.divisor, self.pad_mode = int(layout["divisor"]), str(layout["pad_mode"])
         self.heads = layout["heads"]
@@ -208,10 +208,10 @@ class Predictor:
             return self._trained("object_diameter", "object diameter") / float(diameter)
         if pixel_size is not None:
             return float(pixel_size) / self._trained("pixel_size", "pixel size")
-        return float(self.meta.get("scale") or 1.0)
+        return float(self.meta.scale or 1.0)
 
     def _trained(self, key: str, what: str) -> float:
-        value = self.meta.get(key)
+        value = getattr(self.meta, key)
         if not value:
             raise ConfigError(f"this model records no training {what}; it cannot rescale images "
                               f"by their {what}")
@@ -376,6 +376,5 @@ def export_onnx(predictor_or_model: Predictor | nn.Module, path: str | Path,
 
 
 def _check_tta(tta: str) -> str:
-    if tta not in TTA_MODES:
-        raise ConfigError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+    check_choice("tta", tta, TTA_MODES)
     return tta

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from microseg.errors import ConfigError
+from microseg.config import check_choice
 from microseg.infer.activation import activate
 from microseg.infer.fusion import conv_before_upsample, fold_batch_norm
 
@@ -64,8 +64,7 @@ class TorchRunner:
 
     def __init__(self, network: MapsNetwork, dims: int, channels_last: bool = True,
                  precision: str = "float32"):
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        check_choice("precision", precision, PRECISIONS)
         self.network, _ = conv_before_upsample(fold_batch_norm(network)[0])
         self.format = memory_format(dims) if channels_last else None
         self.precision = precision

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microseg.errors import ConfigError
+from microseg.config import check_choice
 from microseg.infer.inputs import Normalization, channels_first
 from microseg.preprocess.pseudocolor import context_pseudocolor
 
@@ -18,8 +18,7 @@ Z_CONTEXTS = ("pseudocolor", "none")
 
 
 def check_z_context(z_context: str) -> str:
-    if z_context not in Z_CONTEXTS:
-        raise ConfigError(f"z_context must be one of {Z_CONTEXTS}, got {z_context!r}")
+    check_choice("z_context", z_context, Z_CONTEXTS)
     return z_context
 
 

@@ -10,6 +10,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from microseg.config import check_choice
+
 Combine = Literal["mean", "max"]
 # (number of 90° rotations, flip along X after rotating)
 DIHEDRAL: tuple[tuple[int, bool], ...] = tuple((k, flip) for flip in (False, True) for k in range(4))
@@ -34,8 +36,7 @@ def with_tta(predict: Callable[[np.ndarray], np.ndarray],
     Square inputs are sent as one batch of ``8 N``; non-square ones as two batches (the rotations
     by 90° and 270° swap Y and X).
     """
-    if combine not in ("mean", "max"):
-        raise ValueError(f"combine must be 'mean' or 'max', got {combine!r}")
+    check_choice("combine", combine, ("mean", "max"))
 
     def predict_tta(batch: np.ndarray) -> np.ndarray:
         n = batch.shape[0]

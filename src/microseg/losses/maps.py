@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
 from microseg.losses.base import LOSSES, check_maps, weighted_mean
 
@@ -47,9 +48,7 @@ class MSELoss(nn.Module):
 
     def __init__(self, activation: str = "none"):
         super().__init__()
-        if activation not in ("none", "sigmoid"):
-            raise ConfigError(
-                f"loss 'mse': activation must be 'none' or 'sigmoid', got {activation!r}")
+        check_choice("loss 'mse': activation", activation, ("none", "sigmoid"))
         self.activation = activation
 
     def forward(self, prediction: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:

@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
 from microseg.losses.base import (
     IGNORE_INDEX,
@@ -54,8 +55,7 @@ class DiceLoss(nn.Module):
         ignore_index: int = IGNORE_INDEX,
     ):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"loss 'dice': activation must be one of {ACTIVATIONS}")
+        check_choice("loss 'dice': activation", activation, ACTIVATIONS)
         if smooth < 0:
             raise ConfigError(f"loss 'dice': smooth must be >= 0, got {smooth}")
         self.smooth = float(smooth)

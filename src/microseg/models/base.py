@@ -2,16 +2,18 @@
 network, crop the output back to the input size."""
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from microseg.config import check_choice
 from microseg.errors import InputError
-from microseg.models.blocks import check_choice
 
-PAD_MODES = ("reflect", "replicate", "constant")
+PadMode = Literal["reflect", "replicate", "constant"]
+PAD_MODES = typing.get_args(PadMode)
 Output = torch.Tensor | dict[str, torch.Tensor]
 
 

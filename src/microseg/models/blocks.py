@@ -8,23 +8,24 @@ the generalised U-Net, XB-Net and RC-SPCNet alike.
 from __future__ import annotations
 
 import math
+import typing
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
 
-NORMS = ("batch", "group", "none")
+Norm = Literal["batch", "group", "none"]
+Activation = Literal["relu", "elu", "silu", "leaky_relu"]
+EncoderBlock = Literal["vgg", "residual", "resden"]
+Upsampler = Literal["upconv", "pixelshuffle", "bilinear"]
+NORMS = typing.get_args(Norm)
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
-
-
-def check_choice(what: str, value: object, allowed: Sequence[object]) -> None:
-    """Raise :class:`ConfigError` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ConfigError(f"{what} must be one of {list(allowed)}, got {value!r}")
 
 
 def check_dims(dims: int) -> None:
@@ -169,7 +170,7 @@ class ResDenBlock(nn.Module):
         return self.act(x + self.scale * self.fuse(torch.cat(features, dim=1)))
 
 
-ENCODER_BLOCKS = ("vgg", "residual", "resden")
+ENCODER_BLOCKS = typing.get_args(EncoderBlock)
 
 
 def encoder_block(kind: str, dims: int, in_channels: int, out_channels: int, *, norm: str,
@@ -272,7 +273,7 @@ class PixelShuffle(nn.Module):
         return pixel_shuffle_nd(x, self.factor)
 
 
-UPSAMPLERS = ("upconv", "pixelshuffle", "bilinear")
+UPSAMPLERS = typing.get_args(Upsampler)
 
 
 def upsampler(kind: str, dims: int, in_channels: int, out_channels: int, *, norm: str, act: str,

@@ -5,12 +5,13 @@ The file is a ``torch.save`` mapping::
     {"format": "microseg-checkpoint", "format_version": 1,
      "meta": {...}, "weights": model.state_dict(), "state": {...}}
 
-``meta`` is plain data (str, numbers, bools, None, lists, dicts) and holds at least ``arch`` and
-``config`` (so ``microseg.models.build(meta["arch"], **meta["config"])`` rebuilds the network) and
-``microseg_version``. The trainer also stores ``in_channels``, ``normalization``, ``target``,
-``post`` (post-processing defaults), ``object_diameter`` / ``pixel_size``, ``training`` (data
-summary and configuration), ``metrics`` and ``iteration``. ``state`` is the optional trainer state
-for resuming (optimiser, schedule, iteration, rng states) and is empty in a release checkpoint.
+``meta`` is the plain data of a :class:`~microseg.models.meta.ModelMeta` (checked when written
+and when read) and holds at least ``arch`` and ``config`` (so ``microseg.models.build(meta.arch,
+**meta.config)`` rebuilds the network) and ``microseg_version``. The trainer also stores
+``in_channels``, ``normalization``, ``target``, ``post`` (post-processing defaults),
+``object_diameter`` / ``pixel_size``, ``training`` (data summary and configuration), ``metrics``
+and ``iteration``. ``state`` is the optional trainer state for resuming (optimiser, schedule,
+iteration, rng states) and is empty in a release checkpoint.
 
 Files are written atomically and read with ``torch.load(weights_only=True)``, so a checkpoint
 never executes code when loaded.
@@ -28,6 +29,7 @@ from torch import nn
 
 from microseg.errors import InputError
 from microseg.io.atomic import atomic_path
+from microseg.models.meta import ModelMeta
 
 FORMAT = "microseg-checkpoint"
 FORMAT_VERSION = 1
@@ -37,10 +39,11 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: Mapping[str, Any],
                     **state: Any) -> Path:
     """Write ``model``'s weights, ``meta`` and trainer ``state`` to ``path`` atomically.
 
-    ``meta["arch"]`` / ``meta["config"]`` default to ``model.arch`` / ``model.config`` (set by
-    ``microseg.models.build``). ``state`` values must be tensors or plain data (optimiser state
-    dicts qualify). Returns ``path``. Raises :class:`InputError` when the model cannot be
-    described or ``meta`` holds something that is not plain data.
+    ``meta`` (a :class:`ModelMeta` or its mapping): ``arch`` / ``config`` default to
+    ``model.arch`` / ``model.config`` (set by ``microseg.models.build``). ``state`` values must
+    be tensors or plain data (optimiser state dicts qualify). Returns ``path``. Raises
+    :class:`InputError` when the model cannot be described or ``meta`` holds a bad field or
+    something that is not plain data.
     """
     path = Path(path)
     meta = dict(meta)
@@ -60,7 +63,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: Mapping[str, Any],
     content = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "meta": plain_data(meta, path, "meta"),
+        "meta": ModelMeta.read(plain_data(meta, path, "meta"), path).to_dict(),
         "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "state": state,
     }
@@ -71,7 +74,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: Mapping[str, Any],
 
 def load_checkpoint(
     path: str | Path, map_location: str | torch.device = "cpu"
-) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+) -> tuple[nn.Module, ModelMeta, dict[str, Any]]:
     """Read a checkpoint and rebuild its model → ``(model, meta, state)``, the model in eval mode.
 
     A missing, corrupt or foreign file, or weights that do not fit the described architecture,
@@ -84,15 +87,15 @@ def load_checkpoint(
     content = read_checkpoint(path, map_location)
     meta = content["meta"]
     try:
-        model = models.build(meta["arch"], **meta["config"])
+        model = models.build(meta.arch, **meta.config)
     except (MicrosegError, TypeError) as exc:
-        raise InputError(path, f"cannot rebuild architecture {meta['arch']!r}: {exc}") from None
+        raise InputError(path, f"cannot rebuild architecture {meta.arch!r}: {exc}") from None
     try:
         model.load_state_dict(content["weights"])
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[:3]
         raise InputError(
-            path, f"weights do not fit architecture {meta['arch']!r}: {' '.join(first)}"
+            path, f"weights do not fit architecture {meta.arch!r}: {' '.join(first)}"
         ) from None
     model.to(map_location)
     model.eval()
@@ -100,7 +103,8 @@ def load_checkpoint(
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """The checked content of a checkpoint file: ``format``, ``meta``, ``weights``, ``state``."""
+    """The checked content of a checkpoint file: ``format``, ``meta`` (a :class:`ModelMeta`),
+    ``weights``, ``state``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "checkpoint not found")
@@ -120,6 +124,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     meta = content.get("meta")
     if not isinstance(meta, dict) or "arch" not in meta or not isinstance(meta.get("config"), dict):
         raise InputError(path, "checkpoint meta lacks 'arch' and 'config'")
+    content["meta"] = ModelMeta.read(meta, path)
     if not isinstance(content.get("weights"), dict):
         raise InputError(path, "checkpoint holds no weights")
     content.setdefault("state", {})

@@ -13,34 +13,34 @@ foreground map trained with a Dice loss on ``sigmoid(logits)``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from microseg.config import check_fields
 from microseg.errors import ConfigError
-from microseg.models.base import SegmentationModel
+from microseg.models.base import PadMode, SegmentationModel
 from microseg.models.blocks import VGGBlock
 from microseg.models.weights import load_encoder_weights
 
-ENCODERS = tuple(f"efficientnet_b{i}" for i in range(8))
+Encoder = Literal["efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+                  "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7"]
 
 
 @dataclass
 class EfficientCellSegConfig:
     in_channels: int = 3
     out_channels: int = 1
-    encoder: str = "efficientnet_b5"
+    encoder: Encoder = "efficientnet_b5"
     decoder_channels: list[int] = field(default_factory=lambda: [64, 48, 32, 16])
     encoder_weights: str | None = None   # local timm/torchvision state dict (e.g. ImageNet)
-    pad_mode: str = "reflect"
+    pad_mode: PadMode = "reflect"
 
     def validate(self) -> None:
-        if not re.fullmatch(r"efficientnet_b[0-7]", self.encoder):
-            raise ConfigError(f"efficientcellseg encoder must be one of {list(ENCODERS)}, "
-                              f"got {self.encoder!r}")
+        check_fields(self, "efficientcellseg")
         if len(self.decoder_channels) != 4 or min(self.decoder_channels) < 1:
             raise ConfigError("efficientcellseg decoder_channels must be four widths >= 1 "
                               f"(one per skip), got {self.decoder_channels}")

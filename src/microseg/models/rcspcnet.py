@@ -19,12 +19,14 @@ returns logits, and the softmax is applied by the loss (cross-entropy) or the pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
+from microseg.config import Range, check_fields
 from microseg.errors import ConfigError
-from microseg.models.base import SegmentationModel
+from microseg.models.base import PadMode, SegmentationModel
 from microseg.models.blocks import ConvNormAct, PixelShuffle, ResidualUnit, activation, norm_nd
 
 SKIP_SOURCES = (3, 1)   # indices (0-based) of blocks 4 and 2, in the order k adds them
@@ -38,12 +40,13 @@ class RCSPCNetConfig:
     widths: list[int] = field(default_factory=lambda: [32, 64, 128, 128, 256, 256])
     units: list[int] = field(default_factory=lambda: [3, 3, 6, 3, 1, 1])
     dilations: list[int] = field(default_factory=lambda: [1, 1, 2, 2, 4, 4])
-    skips: int = 2
+    skips: Literal[0, 1, 2] = 2
     decoder_channels: list[int] = field(default_factory=lambda: [128, 64, 32])
-    dropout: float = 0.5
-    pad_mode: str = "reflect"
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.5
+    pad_mode: PadMode = "reflect"
 
     def validate(self) -> None:
+        check_fields(self, "rcspcnet")
         for name in ("widths", "units", "dilations"):
             values = getattr(self, name)
             if len(values) != 6 or min(values) < 1:
@@ -51,10 +54,6 @@ class RCSPCNetConfig:
         if len(self.decoder_channels) != 3 or min(self.decoder_channels) < 1:
             raise ConfigError("rcspcnet decoder_channels must list three widths >= 1 (one per "
                               f"2× sub-pixel stage), got {self.decoder_channels}")
-        if self.skips not in (0, 1, 2):
-            raise ConfigError(f"rcspcnet skips must be 0, 1 or 2, got {self.skips}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"rcspcnet dropout must be in [0, 1), got {self.dropout}")
         if min(self.in_channels, self.out_channels, self.stem_channels) < 1:
             raise ConfigError("rcspcnet in_channels, out_channels and stem_channels must be >= 1")
 

@@ -5,16 +5,12 @@
 """
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
 from microseg.config import from_dict, to_dict
-from microseg.errors import ConfigError
 from microseg.models.base import SegmentationModel
 from microseg.models.efficientcellseg import EfficientCellSeg, EfficientCellSegConfig
 from microseg.models.panoptic import PanopticConfig, PanopticNet
@@ -29,39 +25,10 @@ MODELS: Registry[SegmentationModel] = Registry("model")
 INITIALISERS = ("encoder_weights",)
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if origin is dict:
-        key, item = typing.get_args(hint)
-        return isinstance(value, dict) and all(
-            _matches(k, key) and _matches(v, item) for k, v in value.items())
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _check_types(name: str, config: Any) -> None:
-    hints = typing.get_type_hints(type(config))
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if not _matches(value, hints[f.name]):
-            raise ConfigError(f"{name}.{f.name} must be {hints[f.name]}, got {value!r}")
-
-
 def _register(name: str, config_cls: type, model_cls: Callable[[Any], SegmentationModel],
               defaults: dict[str, Any] | None = None) -> None:
     def builder(**config: Any) -> SegmentationModel:
         cfg = from_dict(config_cls, {**(defaults or {}), **config}, where=name)
-        _check_types(name, cfg)
         model = model_cls(cfg)
         recorded = to_dict(cfg)
         for key in INITIALISERS:

@@ -28,18 +28,22 @@ a CPU, while the output keeps full resolution.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import torch
 from torch import nn
 
+from microseg.config import check_fields
 from microseg.errors import ConfigError
-from microseg.models.base import SegmentationModel
+from microseg.models.base import PadMode, SegmentationModel
 from microseg.models.blocks import (
     ASPP,
+    Activation,
     ConvNormAct,
+    EncoderBlock,
     EntryFlow,
-    check_choice,
-    check_dims,
+    Norm,
+    Upsampler,
     conv_nd,
     encoder_block,
     max_pool_nd,
@@ -54,17 +58,17 @@ class UNetConfig:
     in_channels: int = 1
     out_channels: int = 3
     heads: dict[str, int] | None = None  # outputs per head, replacing out_channels
-    dims: int = 2
+    dims: Literal[2, 3] = 2
     depth: int = 5
     base_channels: int = 64
-    block: str = "vgg"                 # vgg | residual | resden
-    norm: str = "batch"                # batch | group | none
+    block: EncoderBlock = "vgg"
+    norm: Norm = "batch"
     groups: int = 8                    # group-norm groups
-    activation: str = "relu"
-    down: str = "maxpool"              # maxpool | conv_stride
-    up: str = "upconv"                 # upconv | pixelshuffle | bilinear
-    order: str = "down_block"          # down_block | block_down
-    bridge: str = "identity"           # identity | conv (1×1 conv-norm-act to half width)
+    activation: Activation = "relu"
+    down: Literal["maxpool", "conv_stride"] = "maxpool"
+    up: Upsampler = "upconv"
+    order: Literal["down_block", "block_down"] = "down_block"
+    bridge: Literal["identity", "conv"] = "identity"  # conv: 1×1 conv-norm-act to half width
     aspp: bool = False
     aspp_rates: list[int] = field(default_factory=lambda: [1, 6, 12, 18])
     aspp_channels: int | None = None   # per branch; default half the bottleneck width
@@ -72,13 +76,10 @@ class UNetConfig:
     entry_flow: bool = False
     growth: float = 0.25               # ResDen growth rate as a fraction of the block width
     space_to_depth: int = 1            # 2D only: run the U-Net at 1/s resolution (see module doc)
-    pad_mode: str = "reflect"
+    pad_mode: PadMode = "reflect"
 
     def validate(self) -> None:
-        check_dims(self.dims)
-        check_choice("down", self.down, ("maxpool", "conv_stride"))
-        check_choice("order", self.order, ("down_block", "block_down"))
-        check_choice("bridge", self.bridge, ("identity", "conv"))
+        check_fields(self, "unet")
         for name in ("in_channels", "out_channels", "base_channels", "groups"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"unet {name} must be >= 1, got {getattr(self, name)}")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 from microseg.pipelines.names import PIPELINES
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from microseg.infer.predictor import Predictor
+    from microseg.models.meta import ModelMeta
 
 INSTANCES_3D = ("stack", "stitch")
 #: ``diameter="auto"``: measure the objects of a first pass at the model's scale, then segment
@@ -45,7 +47,7 @@ AUTO = "auto"
 AUTO_FACTORS = (0.25, 4.0)
 AUTO_TOLERANCE = 1.1
 #: ``diameter=None`` (the default) with a model that records the range of object sizes it was
-#: trained on (``meta["object_diameter_range"]``): the first pass at the model's scale is kept
+#: trained on (``ModelMeta.object_diameter_range``): the first pass at the model's scale is kept
 #: unless its median object diameter lies outside that range by more than ``ADAPTIVE_MARGIN``
 #: (either way); then the image is segmented again as with ``"auto"``. Objects 4× larger than in
 #: training thus just work, while images at a trained scale cost one pass and are left alone.
@@ -141,7 +143,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                               instances3d=instances3d,
                               bright_background=prediction.bright_background)
 
-    trained_range = predictor.meta.get("object_diameter_range")
+    trained_range = predictor.meta.object_diameter_range
     adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
     if diameter != AUTO and not adaptive:
         return labels_at(diameter)
@@ -199,7 +201,7 @@ def auto_diameter_reference(predictor: "Predictor", pixel_size: float | None = N
     when the model records none or a pixel size is given as well."""
     if pixel_size is not None:
         raise ConfigError("give either diameter='auto' or a pixel size, not both")
-    trained = predictor.meta.get("object_diameter")
+    trained = predictor.meta.object_diameter
     if not trained:
         raise ConfigError("diameter='auto' needs a model that records its training object "
                           "diameter (trained with data.sources[].diameter)")
@@ -220,8 +222,7 @@ def measured_diameter(labels: "np.ndarray", slicewise: bool = False) -> float | 
 def is_em_pipeline(pipeline: str, edge_classifier: Any) -> bool:
     """Whether ``pipeline`` is an EM pipeline; ConfigError for an unknown one or an edge
     classifier given to the ``cells`` pipeline."""
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    check_choice("pipeline", pipeline, PIPELINES)
     if pipeline == "cells" and edge_classifier is not None:
         raise ConfigError("an edge classifier is used by the EM pipelines only (give "
                           "--pipeline em-mc or em-lmc)")
@@ -240,8 +241,7 @@ def maps_to_labels(maps: Any, predictor: "Predictor", *, post: str | None = None
     from microseg.post.stitch3d import stitch_slices
     from microseg.post.registry import default_post, postprocess
 
-    if instances3d not in INSTANCES_3D:
-        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got {instances3d!r}")
+    check_choice("instances3d", instances3d, INSTANCES_3D)
     name, params = default_post(predictor.meta, [h for h, _ in predictor.heads],
                                 bright_background)
     if post is not None and post != name:
@@ -266,11 +266,10 @@ def _plane(maps: Any, z: int) -> Any:
     return maps[:, z]
 
 
-def _trained_band(meta: dict[str, Any]) -> int:
+def _trained_band(meta: "ModelMeta") -> int:
     """Width of the background band of the 2D three-class target a slice-wise model learnt."""
     from microseg.targets.three_class import default_dilation
 
-    target = meta.get("target") or {}
-    dilation = target.get("dilation") if isinstance(target, dict) else None
+    dilation = (meta.target or {}).get("dilation")
     return int(dilation) if dilation is not None else default_dilation(2)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from microseg.config import from_dict, load_yaml
+from microseg.config import check_choice, from_dict, load_yaml
 from microseg.errors import ConfigError, InputError
 from microseg.infer.inputs import spatial_ndim
 from microseg.pipelines.model import load_model
@@ -65,8 +65,7 @@ def em_raw(image: np.ndarray) -> np.ndarray:
 
 def em_method(pipeline: str) -> str:
     """The :func:`segment_em` method of an EM ``pipeline`` name; ConfigError for another name."""
-    if pipeline not in EM_PIPELINES:
-        raise ConfigError(f"pipeline must be one of {tuple(EM_PIPELINES)}, got {pipeline!r}")
+    check_choice("pipeline", pipeline, EM_PIPELINES)
     return EM_PIPELINES[pipeline]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError, MicrosegError
 from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
     is_em_pipeline, segment
@@ -238,9 +239,7 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
         POSTPROCESSORS.get(options.post)
     if options.z_context is not None:
         check_z_context(options.z_context)
-    if options.instances3d not in INSTANCES_3D:
-        raise ConfigError(f"instances3d must be one of {INSTANCES_3D}, got "
-                          f"{options.instances3d!r}")
+    check_choice("instances3d", options.instances3d, INSTANCES_3D)
     if not is_em_pipeline(options.pipeline, options.edge_classifier):
         return options
     from microseg.pipelines.em import boundary_source, check_em_options, \

@@ -34,7 +34,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
+from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
+from microseg.models.meta import ModelMeta
 from microseg.post.cleanup import finalize_labels
 from microseg.post.three_class import three_class_to_instances
 from microseg.post.watershed import center_watershed, distance_watershed, mesmer_watershed
@@ -220,9 +222,9 @@ def center(maps: Maps, *, heatmap: Selector | None = None, foreground: Selector 
 def resolve_post(post: Mapping[str, Any], target: Mapping[str, Any],
                  heads: Sequence[str | None]) -> dict[str, Any]:
     """A post-processing record (``{"name", "params", "head", "bright_background"}`` as the
-    trainer writes ``meta["post"]``) with ``auto`` (or no name) replaced by the method it stands
+    trainer writes ``ModelMeta.post``) with ``auto`` (or no name) replaced by the method it stands
     for, for a model with output ``heads`` (``[None]``: one output) trained on ``target``
-    (``meta["target"]``). The one rule for deployment, validation and tuning alike.
+    (``ModelMeta.target``). The one rule for deployment, validation and tuning alike.
 
     ``auto``: without a named ``head``, ``mesmer_watershed`` for a model with
     ``inner_distance`` and ``pixelwise`` heads and ``center_watershed`` for one with a
@@ -233,8 +235,7 @@ def resolve_post(post: Mapping[str, Any], target: Mapping[str, Any],
     record = dict(post)
     name = record.get("name") or "auto"
     if name != "auto":
-        if name not in POSTPROCESSORS:
-            raise ConfigError(f"post-processing {name!r} is unknown; available: {available()}")
+        check_choice("post.name", name, available())
         return record
     head = record.get("head")
     names = set(h for h in heads if h is not None)
@@ -249,16 +250,16 @@ def resolve_post(post: Mapping[str, Any], target: Mapping[str, Any],
     return {**record, "name": name, "head": head}
 
 
-def default_post(meta: Mapping[str, Any], heads: Sequence[str | None],
+def default_post(meta: ModelMeta, heads: Sequence[str | None],
                  bright_background: bool = False) -> tuple[str, dict[str, Any]]:
     """The post-processing a checkpoint asks for → ``(name, params)``.
 
-    ``meta["post"]`` (nothing recorded: ``auto``) resolved by :func:`resolve_post`; its
+    ``meta.post`` (nothing recorded: ``auto``) resolved by :func:`resolve_post`; its
     ``params``, with its ``head`` when one is named. For an image whose bright background the
     normalisation inverted (``bright_background``), the recorded ``bright_background``
     parameters override ``params``.
     """
-    recorded = resolve_post(meta.get("post") or {}, meta.get("target") or {}, heads)
+    recorded = resolve_post(meta.post or {}, meta.target or {}, heads)
     params = dict(recorded.get("params") or {})
     if bright_background:
         params.update(recorded.get("bright_background") or {})

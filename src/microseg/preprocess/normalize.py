@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from microseg.config import from_dict
-from microseg.errors import ConfigError, InputError, InputWarning
+from microseg.config import check_fields
+from microseg.errors import InputError, InputWarning
 
-METHODS = ("percentile", "minmax", "sequence", "none")
+Method = Literal["percentile", "minmax", "sequence", "none"]
 #: Percentile-normalised values are kept within ``[-OUTLIER_SPANS, 1 + OUTLIER_SPANS]``: a few
 #: extreme pixels (a hot pixel, a 1e30 artefact) would otherwise reach the network at values
 #: that swamp its whole receptive field. Real images stay far inside (a few spans at most).
@@ -236,7 +236,7 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Normalization:
-    """Intensity normalisation as recorded in a checkpoint's ``meta["normalization"]``.
+    """Intensity normalisation as recorded in a checkpoint (``ModelMeta.normalization``).
 
     ``method``: ``percentile`` (map the ``percentiles`` to 0 and 1), ``minmax`` (the image's own
     extremes), ``sequence`` (the extremes of a whole sequence, passed as ``intensity_range``;
@@ -246,20 +246,14 @@ class Normalization:
     informative; the model's input width rules.
     """
 
-    method: str = "percentile"
+    method: Method = "percentile"
     percentiles: list[float] = field(default_factory=lambda: [1.0, 99.8])
     per_channel: bool = False
     dark_background: bool = False
     channels: int | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"normalization method {self.method!r} unknown; use one of {METHODS}")
-
-    @classmethod
-    def from_meta(cls, meta: Mapping[str, Any]) -> "Normalization":
-        """From ``meta["normalization"]``; the percentile default when it is absent."""
-        return from_dict(cls, dict(meta.get("normalization") or {}), where="normalization")
+        check_fields(self, "normalization")
 
     def __call__(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None = None) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from microseg.config import from_dict
+from microseg.config import check_fields, from_dict
 from microseg.errors import ConfigError, InputError
 from microseg.io.images import as_labels
 from microseg.registry import Registry
@@ -55,22 +55,8 @@ class Target:
         """``{"name": ..., **parameters}``; ``build(**target.config())`` rebuilds the target."""
         return {"name": self.name, **dataclasses.asdict(self)}
 
-    def _require_count(self, *fields: str) -> None:
-        """Raise :class:`ConfigError` unless every named field is an integer ≥ 0 (or ``None``)."""
-        for field in fields:
-            value = getattr(self, field)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 0):
-                raise ConfigError(f"target {self.name!r}: {field} must be an integer ≥ 0, "
-                                  f"got {value!r}")
-
-    def _require_positive(self, *fields: str) -> None:
-        """Raise :class:`ConfigError` unless every named field is a number > 0."""
-        for field in fields:
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(f"target {self.name!r}: {field} must be a number > 0, "
-                                  f"got {value!r}")
+    def __post_init__(self) -> None:
+        check_fields(self, f"target {self.name!r}")
 
 
 def register(cls: type[Target]) -> type[Target]:

@@ -8,6 +8,7 @@ from functools import reduce
 
 import numpy as np
 
+from microseg.config import Positive
 from microseg.targets.base import Target, register
 from microseg.targets.neighbourhood import label_centroids, label_sizes
 
@@ -33,12 +34,9 @@ class CenterHeatmap(Target):
     kind = "maps"
     channels = 1
 
-    sigma_scale: float = 1 / 3
-    min_sigma: float = 1.0
-    truncate: float = 3.0
-
-    def __post_init__(self) -> None:
-        self._require_positive("sigma_scale", "min_sigma", "truncate")
+    sigma_scale: Positive = 1 / 3
+    min_sigma: Positive = 1.0
+    truncate: Positive = 3.0
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         sizes = label_sizes(labels)

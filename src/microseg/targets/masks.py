@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 from scipy import ndimage as ndi
 
+from microseg.config import Whole
 from microseg.targets.base import Target, register
 from microseg.targets.neighbourhood import cross, differs_nearby
 
@@ -35,10 +36,7 @@ class Binary(Target):
     kind = "maps"
     channels = 1
 
-    erosion_width: int = 0
-
-    def __post_init__(self) -> None:
-        self._require_count("erosion_width")
+    erosion_width: Whole = 0
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         return foreground(labels, self.erosion_width)
@@ -80,11 +78,8 @@ class Boundary(Target):
     channels = 1
 
     background_is_boundary: bool = True
-    dilation: int = 0
+    dilation: Whole = 0
     in_plane: bool = False
-
-    def __post_init__(self) -> None:
-        self._require_count("dilation")
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         neighbours = cross(labels.ndim, self.in_plane)

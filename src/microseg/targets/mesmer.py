@@ -9,6 +9,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import ball, disk
 
+from microseg.config import Positive, Whole
 from microseg.targets.base import Target, register
 from microseg.targets.neighbourhood import cross, differs_nearby, label_centroids, label_sizes
 
@@ -31,10 +32,7 @@ class InnerDistance(Target):
     kind = "maps"
     channels = 1
 
-    b: float = 1.0
-
-    def __post_init__(self) -> None:
-        self._require_positive("b")
+    b: Positive = 1.0
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         sizes = label_sizes(labels)
@@ -101,10 +99,7 @@ class Pixelwise(Target):
     kind = "classes"
     channels = 3
 
-    dilation_radius: int = 0
-
-    def __post_init__(self) -> None:
-        self._require_count("dilation_radius")
+    dilation_radius: Whole = 0
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         cells = labels > 0

@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 from scipy import ndimage as ndi
 
+from microseg.config import Whole
 from microseg.targets.base import Target, register
 from microseg.targets.neighbourhood import box_size, cross, differs_nearby
 
@@ -55,12 +56,9 @@ class ThreeClass(Target):
     kind = "classes"
     channels = 3
 
-    dilation: int | None = None
-    erosion: int = 2
+    dilation: Whole | None = None
+    erosion: Whole = 2
     in_plane: bool = False
-
-    def __post_init__(self) -> None:
-        self._require_count("dilation", "erosion")
 
     def compute(self, labels: np.ndarray) -> np.ndarray:
         dilation = self.dilation if self.dilation is not None else default_dilation(labels.ndim)

@@ -1,44 +1,54 @@
-"""`TrainConfig`: everything about a training run, loadable from one YAML file.
+"""`TrainConfig`: everything about a training run, loadable from one YAML file; reading it
+builds every part it names (no data is read), so a bad value fails at once:
 
-::
-
-    data:                       # microseg.data.config.DataConfig; one source = one dataset
-      root: ${MICROSEG_DATA}    # DEFAULT_DATA_ROOT when the variable is unset
-      sources:
-        - {kind: folder, name: dsb2018, images: dsb2018/images, labels: dsb2018/labels,
-           ids: {train: dsb2018/train.txt, val: dsb2018/val.txt}}
-    target: {name: three_class}
-    augment: {flip: true, rot90: true}          # microseg.augment.AugmentConfig
-    model: {name: unet, config: {base: 32, depth: 4}}
-    loss: {name: sum, params: {terms: [{name: weighted_ce}, {name: jreg}]}}
-    optimizer: {name: adamw, lr: 1.0e-4}
-    schedule: {name: cosine_restarts, unit: epochs, restarts: [100, 300, 700]}
-    scheme: {name: acc}
-    epochs: 1500
-    iterations_per_epoch: 20
-    validation: {every: 200, metric: f1}
+>>> import yaml
+>>> config = train_config(yaml.safe_load('''
+... data:                       # microseg.data.config.DataConfig; one source = one dataset
+...   root: ${MICROSEG_DATA}    # DEFAULT_DATA_ROOT when the variable is unset
+...   sources:
+...     - {kind: folder, name: dsb2018, images: dsb2018/images, labels: dsb2018/labels,
+...        ids: {train: dsb2018/train.txt, val: dsb2018/val.txt}}
+... target: {name: three_class}
+... augment: {flip: true, rot90: true}          # microseg.augment.AugmentConfig
+... model: {name: unet, params: {base_channels: 32, depth: 4}}
+... loss: {name: sum, params: {terms: [{name: weighted_ce}, {name: jreg}]}}
+... optimizer: {name: adamw, lr: 1.0e-4}
+... schedule: {name: cosine_restarts, unit: epochs, restarts: [100, 300, 700]}
+... scheme: {name: acc}
+... epochs: 1500
+... iterations_per_epoch: 20
+... validation: {every: 200, metric: f1}
+... '''))
+>>> config.model.params, config.scheme.name, config.total_iterations(20)
+({'base_channels': 32, 'depth': 4}, 'acc', 30000)
+>>> train_config({**yaml.safe_load("data: {sources: [{kind: ctc, sequences: [a/01]}]}"),
+...               "epochs": 1, "model": {"name": "unett"}})
+Traceback (most recent call last):
+...
+microseg.errors.ConfigError: model.name: 'unett' is not one of efficientcellseg, panoptic, rcspcnet, unet, xbnet
 """
 from __future__ import annotations
 
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from microseg.augment import AugmentConfig
-from microseg.config import from_dict, load_yaml
+from microseg.config import (Count, NonNegative, Positive, Range, check_choice, check_fields,
+                             from_dict, load_yaml)
 from microseg.data.config import DataConfig
 from microseg.errors import ConfigError
 from microseg.targets import ContactWeight
 from microseg.train.schedule import ScheduleConfig
 from microseg.train.schemes import SchemeConfig
+from microseg.train.targets import TargetSpec, build_target, describe, output_channels
 
 DATA_VARIABLE = "MICROSEG_DATA"
 DEFAULT_DATA_ROOT = "../shared/data"
-INIT_LAYERS = ("all", "matching", "widen")   # TrainConfig.init_layers
-METRICS = ("f1", "ap", "seg", "iou", "loss")  # validation metrics that can select the best model
 _DATA_PATTERN = re.compile(r"\$\{MICROSEG_DATA\}|\$MICROSEG_DATA\b")
 
 
@@ -68,11 +78,11 @@ class TargetConfig:
 
 @dataclass
 class ModelConfig:
-    """``microseg.models.build(name, **config)``; ``in_channels`` / ``out_channels`` are filled in
+    """``microseg.models.build(name, **params)``; ``in_channels`` / ``out_channels`` are filled in
     from the data and the target when absent."""
 
     name: str = "unet"
-    config: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,18 +97,15 @@ class LossConfig:
 class OptimizerConfig:
     """Adam or AdamW (XB-Net: AdamW with default settings, lr 1e-4)."""
 
-    name: str = "adamw"
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    name: Literal["adam", "adamw"] = "adamw"
+    lr: Positive = 1e-4
+    weight_decay: NonNegative = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     amsgrad: bool = False
 
     def __post_init__(self) -> None:
-        if self.name not in ("adam", "adamw"):
-            raise ConfigError(f"optimizer.name must be 'adam' or 'adamw', got {self.name!r}")
-        if self.lr <= 0 or self.weight_decay < 0 or len(self.betas) != 2:
-            raise ConfigError("optimizer: lr must be > 0, weight_decay >= 0, betas two numbers")
+        check_fields(self, "optimizer")
 
 
 @dataclass
@@ -130,9 +137,7 @@ class PostConfig:
     def __post_init__(self) -> None:
         from microseg.post.registry import available
 
-        if self.name != "auto" and self.name not in available():
-            raise ConfigError(
-                f"post.name must be auto or one of {available()}, got {self.name!r}")
+        check_choice("post.name", self.name, ["auto", *available()])
 
 
 @dataclass
@@ -147,9 +152,9 @@ class ValidationConfig:
     the candidates). ``select`` names the validation datasets whose mean score selects
     ``best.pt`` and tunes (default: all of them)."""
 
-    every: int = 500
-    metric: str = "f1"
-    iou: float = 0.5
+    every: Count = 500
+    metric: Literal["f1", "ap", "seg", "iou", "loss"] = "f1"
+    iou: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.5
     max_images: int | None = None
     post: PostConfig = field(default_factory=PostConfig)
     tune: dict[str, list[Any]] | None = None
@@ -157,22 +162,16 @@ class ValidationConfig:
     select: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.select is not None and (not self.select
-                                        or not all(isinstance(n, str) for n in self.select)):
-            raise ConfigError(f"validation.select lists dataset names, got {self.select}")
-        if self.every < 1:
-            raise ConfigError(f"validation.every must be >= 1, got {self.every}")
-        if self.metric not in METRICS:
-            raise ConfigError(f"validation.metric {self.metric!r} is not one of {METRICS}")
-        if not 0 < self.iou < 1:
-            raise ConfigError(f"validation.iou must be in (0, 1), got {self.iou}")
+        check_fields(self, "validation")
+        if self.select == []:
+            raise ConfigError("validation.select lists dataset names, got []")
         for key in ("tune", "tune_bright_background"):
             grid = getattr(self, key)
             if grid is None:
                 continue
             if self.metric == "loss":
                 raise ConfigError(f"validation.{key} needs a score as metric, not the loss")
-            if not grid or not all(isinstance(v, list) and v for v in grid.values()):
+            if not grid or not all(grid.values()):
                 raise ConfigError(
                     f"validation.{key} maps parameter names to non-empty lists, got {grid}")
 
@@ -216,35 +215,26 @@ class TrainConfig:
     scheme: SchemeConfig = field(default_factory=SchemeConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
-    iterations: int | None = None
-    epochs: int | None = None
-    iterations_per_epoch: int | None = None
-    batch_size: int = 8
-    crop: int | None = 256
+    iterations: Count | None = None
+    epochs: Count | None = None
+    iterations_per_epoch: Count | None = None
+    batch_size: Count = 8
+    crop: Count | None = 256
     seed: int = 0
-    threads: int | None = None
+    threads: Count | None = None
     channels_last: bool = False
     init: str | None = None
-    init_layers: str = "all"
+    init_layers: Literal["all", "matching", "widen"] = "all"
     init_rename: dict[str, str] = field(default_factory=dict)
-    log_every: int = 10
+    log_every: Count = 10
     output: str = "runs/train"
 
     def __post_init__(self) -> None:
+        check_fields(self, "")
         if (self.iterations is None) == (self.epochs is None):
             raise ConfigError("give exactly one of iterations and epochs")
-        counts = ("iterations", "epochs", "iterations_per_epoch", "batch_size", "crop", "log_every")
-        for key in counts:
-            value = getattr(self, key)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}")
-        if self.init_layers not in INIT_LAYERS:
-            raise ConfigError(f"init_layers must be one of {list(INIT_LAYERS)}, got "
-                              f"{self.init_layers!r}")
         if self.init_rename and self.init_layers != "matching":
             raise ConfigError("init_rename needs init_layers: matching")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
     def total_iterations(self, epoch_length: int) -> int:
         """Optimiser steps of the whole run, an epoch being ``epoch_length`` steps."""
@@ -267,7 +257,7 @@ RESUME_MAY_CHANGE = ("iterations", "epochs", "output", "validation.every", "log_
 
 def resume_changes(recorded: dict[str, Any], config: TrainConfig) -> list[str]:
     """``"key: recorded → now"`` for each dotted key whose value in ``config`` differs from the
-    configuration a checkpoint recorded (``meta["training"]["config"]``), besides
+    configuration a checkpoint recorded (``ModelMeta.training["config"]``), besides
     :data:`RESUME_MAY_CHANGE`. The recorded one is read as a :class:`TrainConfig` first, so
     that fields added since then take their defaults."""
     import reprlib
@@ -275,7 +265,8 @@ def resume_changes(recorded: dict[str, Any], config: TrainConfig) -> list[str]:
     from microseg.models.checkpoint import plain_data
 
     try:
-        recorded = plain_data(from_dict(TrainConfig, recorded, where="recorded"))
+        recorded = plain_data(from_dict(TrainConfig, upgrade(recorded, warn=False),
+                                        where="recorded"))
     except ConfigError:
         pass                                   # keys unknown today are then listed as changes
     before, now = _flat(recorded), _flat(plain_data(config))
@@ -309,15 +300,87 @@ def expand_data_root(value: Any, root: str | None = None) -> Any:
     return value
 
 
+def model_params(config: TrainConfig, in_channels: int, target: TargetSpec) -> dict[str, Any]:
+    """``config.model.params`` with ``in_channels`` and ``out_channels`` (or ``heads`` for a
+    target per head) filled in from the data and the target when absent."""
+    built = dict(config.model.params)
+    built.setdefault("in_channels", in_channels)
+    channels = output_channels(target)
+    built.setdefault("heads" if isinstance(channels, dict) else "out_channels", channels)
+    return built
+
+
+def build_parts(config: TrainConfig) -> None:
+    """Build every part ``config`` names from its registry with its params: the target(s), the
+    loss, the model (on the meta device: no memory, no weights read) and the validation
+    post-processing (run on empty maps), so that a bad name or parameter fails when the
+    configuration is read, before any data loads. Raises :class:`ConfigError`."""
+    import numpy as np
+    import torch
+
+    from microseg import losses, models, targets
+    from microseg.models.meta import ModelMeta
+    from microseg.models.registry import INITIALISERS
+    from microseg.config import to_dict
+    from microseg.post.registry import default_post, postprocess
+
+    if config.target.heads is None:
+        check_choice("target.name", config.target.name, targets.available())
+    target = build_target(config.target.name, config.target.params, config.target.heads)
+    check_choice("loss.name", config.loss.name, losses.available())
+    losses.build(config.loss.name, **config.loss.params)
+    check_choice("model.name", config.model.name, models.available())
+    source = config.data.sources[0]
+    params = model_params(config, source.channels, target)
+    with torch.device("meta"):
+        models.build(config.model.name, **{k: v for k, v in params.items()
+                                           if k not in INITIALISERS})
+    channels = output_channels(target)
+    spatial = (4,) * source.ndim
+    if isinstance(channels, dict):
+        heads: list[str | None] = list(channels)
+        maps: Any = {h: np.zeros((c, *spatial), np.float32) for h, c in channels.items()}
+    else:
+        heads, maps = [None], np.zeros((channels, *spatial), np.float32)
+    meta = ModelMeta(post=to_dict(config.validation.post), target=describe(target))
+    for bright_background in (False, True):
+        name, post_params = default_post(meta, heads, bright_background)
+        postprocess(name, maps, **post_params)
+
+
+def upgrade(data: dict[str, Any], warn: bool = True) -> dict[str, Any]:
+    """A training configuration mapping in today's keys: ``model: {config: ...}`` becomes
+    ``model: {params: ...}`` (with a :class:`DeprecationWarning` when ``warn``)."""
+    model = data.get("model")
+    if not isinstance(model, dict) or "config" not in model:
+        return data
+    if "params" in model:
+        raise ConfigError("model: give params only (config is its old name)")
+    if warn:
+        warnings.warn("model.config is now model.params; rename the key", DeprecationWarning,
+                      stacklevel=3)
+    model = {("params" if k == "config" else k): v for k, v in model.items()}
+    return {**data, "model": model}
+
+
 def train_config(source: str | Path | dict[str, Any]) -> TrainConfig:
-    """A :class:`TrainConfig` from a YAML file or a dict (``${MICROSEG_DATA}`` expanded).
+    """A :class:`TrainConfig` from a YAML file or a dict (``${MICROSEG_DATA}`` expanded), its
+    parts built once (:func:`build_parts`) so that a bad value fails now, not after the data has
+    loaded.
 
     Unknown keys and bad values raise :class:`ConfigError`; a missing or malformed file raises
     :class:`InputError`.
     """
     if not isinstance(source, (str, Path)):
-        return from_dict(TrainConfig, expand_data_root(dict(source)), where="train")
+        return _checked(dict(source))
+    data = load_yaml(source)
     try:
-        return from_dict(TrainConfig, expand_data_root(load_yaml(source)), where="train")
+        return _checked(data)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _checked(data: dict[str, Any]) -> TrainConfig:
+    config = from_dict(TrainConfig, expand_data_root(upgrade(data)), where="")
+    build_parts(config)
+    return config

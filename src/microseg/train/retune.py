@@ -37,13 +37,13 @@ def tune_checkpoint(config: TrainConfig | str | Path | dict[str, Any], checkpoin
                           "tune_bright_background grid")
     predictor = Predictor(Path(checkpoint))
     meta = predictor.meta
-    if meta.get("post"):
+    if meta.post:
         validation = dataclasses.replace(validation, post=from_dict(
-            PostConfig, meta["post"], where=f"{checkpoint}: post"))
+            PostConfig, meta.post, where=f"{checkpoint}: post"))
     names, sets = load_validation(config)
     tuning = tune_post(predictor, capped(names, sets, validation.max_images), validation,
                        progress)
     if not validation.tune:   # the recorded parameters stay, and so does the grid that chose them
-        tuning = dataclasses.replace(tuning, table=[*(meta.get("post_tuning") or []),
+        tuning = dataclasses.replace(tuning, table=[*(meta.post_tuning or []),
                                                     *tuning.table])
     return tuning, store_tuning(Path(out if out is not None else checkpoint), predictor, tuning)

@@ -19,42 +19,34 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from microseg.config import Count, NonNegative, Range, check_fields
 from microseg.errors import ConfigError
 
-NAMES = ("constant", "cosine", "cosine_restarts", "plateau", "cyclic")
+ScheduleName = Literal["constant", "cosine", "cosine_restarts", "plateau", "cyclic"]
 
 
 @dataclass
 class ScheduleConfig:
     """Learning-rate schedule; the starting (and maximum) rate is the optimiser's ``lr``."""
 
-    name: str = "constant"
-    unit: str = "iterations"
-    lr_min: float = 1e-6
+    name: ScheduleName = "constant"
+    unit: Literal["iterations", "epochs"] = "iterations"
+    lr_min: NonNegative = 1e-6
     restarts: list[int] = field(default_factory=list)
-    factor: float = 0.1
-    patience: int = 10
+    factor: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.1
+    patience: Annotated[int, Range(0)] = 10
     threshold: float = 1e-4
     lr_max: float = 1e-2
-    step_size: int = 2000
+    step_size: Count = 2000
 
     def __post_init__(self) -> None:
-        if self.name not in NAMES:
-            raise ConfigError(f"schedule.name {self.name!r} is not one of {NAMES}")
-        if self.unit not in ("iterations", "epochs"):
-            raise ConfigError(f"schedule.unit must be 'iterations' or 'epochs', got {self.unit!r}")
-        if self.lr_min < 0:
-            raise ConfigError(f"schedule.lr_min must be >= 0, got {self.lr_min}")
+        check_fields(self, "schedule")
         if any(b <= a for a, b in zip([0, *self.restarts], self.restarts)):
             raise ConfigError(f"schedule.restarts must be increasing and > 0, got {self.restarts}")
         if self.name == "cosine_restarts" and not self.restarts:
             raise ConfigError("schedule 'cosine_restarts' needs restarts, e.g. [100, 300, 700]")
-        if not 0 < self.factor < 1:
-            raise ConfigError(f"schedule.factor must be in (0, 1), got {self.factor}")
-        if self.patience < 0 or self.step_size < 1:
-            raise ConfigError("schedule.patience must be >= 0 and schedule.step_size >= 1")
 
 
 class LRSchedule:

@@ -16,13 +16,17 @@ datasets as an uninterrupted one.
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from microseg.config import Count, check_fields
 from microseg.errors import ConfigError
 
-SCHEMES = ("mix", "seq", "fix", "shu", "cho", "acc")
+SchemeName = Literal["mix", "seq", "fix", "shu", "cho", "acc"]
+SCHEMES = typing.get_args(SchemeName)
 _SHU, _CHO = 1, 2  # stream tags for the scheme's own random draws
 
 
@@ -31,17 +35,16 @@ class SchemeConfig:
     """``name``: one of ``mix``, ``seq``, ``fix``, ``shu``, ``cho``, ``acc``; ``repeats``:
     per-dataset minibatch counts per round for ``fix`` (default one each)."""
 
-    name: str = "mix"
-    repeats: list[int] | None = None
+    name: SchemeName = "mix"
+    repeats: list[Count] | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in SCHEMES:
-            raise ConfigError(f"scheme {self.name!r} unknown; use one of {SCHEMES}")
+        check_fields(self, "scheme")
         if self.repeats is not None:
             if self.name != "fix":
                 raise ConfigError("scheme.repeats applies to scheme 'fix' only")
-            if not self.repeats or any(int(r) < 1 for r in self.repeats):
-                raise ConfigError(f"scheme.repeats must be counts >= 1, got {self.repeats}")
+            if not self.repeats:
+                raise ConfigError("scheme.repeats must list counts >= 1, got []")
 
 
 def draws_per_step(name: str, n_datasets: int) -> int:

@@ -6,6 +6,7 @@ and random states, so N iterations straight and N/2 + resume + N/2 give identica
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import random
@@ -30,9 +31,11 @@ from microseg.data.sources import load_source, source_name, source_normalization
 from microseg.errors import ConfigError, InputError
 from microseg.infer.predictor import Predictor
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
+from microseg.models.meta import ModelMeta
 from microseg.models.widen import widened_state
 from microseg.train.batches import BatchStream, stream_seed
-from microseg.train.config import RESUME_MAY_CHANGE, TrainConfig, resume_changes, train_config
+from microseg.train.config import (RESUME_MAY_CHANGE, TrainConfig, model_params, resume_changes,
+                                   train_config)
 from microseg.train.log import CsvLog
 from microseg.train.schedule import LRSchedule
 from microseg.train.schemes import Scheme, draws_per_step
@@ -117,24 +120,13 @@ def capped(names: list[str], sets: list[list[Sample]], cap: int | None
 
 def store_tuning(path: Path, predictor: Predictor, tuning: PostTuning) -> Path:
     """Write the predictor's checkpoint (model and meta) to ``path`` (atomically) with the tuned
-    post-processing as ``meta["post"]``, where deployment reads it
+    post-processing as ``meta.post``, where deployment reads it
     (:func:`~microseg.post.registry.default_post`), the scores it reaches and the whole grid."""
-    meta = dict(predictor.meta)
-    meta["post"] = to_dict(tuning.post)
+    meta = predictor.meta
     scores = {k: v for k, v in tuning.metrics.items() if k != "loss"}
-    meta["metrics"] = {**(meta.get("metrics") or {}), **scores}
-    meta["post_tuning"] = tuning.table
-    return save_checkpoint(path, predictor.model, meta)
-
-
-def model_config(config: TrainConfig, in_channels: int, target: Any) -> dict[str, Any]:
-    """``config.model.config`` with ``in_channels`` and ``out_channels`` (or ``heads`` for a
-    target per head) filled in from the data and the target when absent."""
-    built = dict(config.model.config)
-    built.setdefault("in_channels", in_channels)
-    channels = output_channels(target)
-    built.setdefault("heads" if isinstance(channels, dict) else "out_channels", channels)
-    return built
+    return save_checkpoint(path, predictor.model, dataclasses.replace(
+        meta, post=to_dict(tuning.post), metrics={**(meta.metrics or {}), **scores},
+        post_tuning=tuning.table))
 
 
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -187,7 +179,7 @@ class Trainer:
             raise ConfigError(f"validation.post.head {post_head!r} is not one of the target "
                               f"heads {sorted(heads)}")
         self.model = models.build(config.model.name,
-                                  **model_config(config, self.data.channels, self.target))
+                                  **model_params(config, self.data.channels, self.target))
         if config.init is not None:
             self.initialise(config.init, config.init_layers, config.init_rename)
         if config.channels_last:
@@ -318,12 +310,12 @@ class Trainer:
                    f"{len(target) - len(shared)} keep their fresh initialisation")
 
     def _matching_checkpoint(self, path: Path
-                             ) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+                             ) -> tuple[nn.Module, ModelMeta, dict[str, Any]]:
         """The model, meta and trainer state of checkpoint ``path``, which must have this run's
         architecture (compared as rebuilt, so that a checkpoint written before a configuration
         field existed matches when it takes that field's default)."""
         model, meta, state = load_checkpoint(path)
-        if meta["arch"] != self.model.arch or \
+        if meta.arch != self.model.arch or \
                 plain_data(model.config) != plain_data(self.model.config):
             raise InputError(path, "checkpoint architecture differs from the configured model")
         return model, meta, state
@@ -353,10 +345,10 @@ class Trainer:
         self.history = list(state["history"])
         _set_rng_state(state["rng"])
 
-    def _check_same_config(self, path: Path, meta: dict[str, Any]) -> None:
+    def _check_same_config(self, path: Path, meta: ModelMeta) -> None:
         """Refuse to resume ``path`` (meta ``meta``) under a configuration that differs from the
         one it recorded in more than :data:`~microseg.train.config.RESUME_MAY_CHANGE`."""
-        recorded = (meta.get("training") or {}).get("config")
+        recorded = (meta.training or {}).get("config")
         changes = resume_changes(recorded, self.config) if recorded else []
         if changes:
             more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""

@@ -15,6 +15,7 @@ the mean over its validation sets).
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -47,7 +48,7 @@ def predict_maps(predictor: Predictor, sample: Sample) -> Maps:
 def resolved_post(post: PostConfig, predictor: Predictor) -> PostConfig:
     """``post`` with ``auto`` replaced by the method deployment picks for the predictor's model
     (:func:`~microseg.post.registry.resolve_post`)."""
-    record = resolve_post(to_dict(post), predictor.meta.get("target") or {},
+    record = resolve_post(to_dict(post), predictor.meta.target or {},
                           [h for h, _ in predictor.heads])
     return from_dict(PostConfig, record, where="post")
 
@@ -57,7 +58,7 @@ def to_instances(maps: Maps, predictor: Predictor, post: PostConfig,
     """Instances ``(*spatial)`` of one image's maps, post-processed as deployment post-processes
     them for a checkpoint of the predictor's model that records ``post`` (``bright_background``:
     the normalisation inverted the image's bright background)."""
-    meta = {**predictor.meta, "post": to_dict(post)}
+    meta = dataclasses.replace(predictor.meta, post=to_dict(post))
     name, params = default_post(meta, [h for h, _ in predictor.heads], bright_background)
     return postprocess(name, maps, **params)
 

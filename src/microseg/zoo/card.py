@@ -7,13 +7,18 @@ there so that a reader needs no torch to see them; the zoo tests check that both
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from microseg.config import from_dict, load_yaml
+from microseg.config import Count, check_choice, check_fields, from_dict, load_yaml
 from microseg.errors import ConfigError
+from microseg.models.meta import ModelMeta
 from microseg.pipelines.names import PIPELINES
+from microseg.post.registry import default_post
+from microseg.preprocess.normalize import Normalization
 
 
 @dataclass
@@ -33,7 +38,7 @@ class InputSpec:
     ``pixel_size`` (physical unit), and the imaging ``modalities`` it was trained on.
     ``dark_background``: bright-background images are inverted after normalisation."""
 
-    channels: int
+    channels: Count
     normalization: str
     dark_background: bool = False
     modalities: list[str] = field(default_factory=list)
@@ -41,8 +46,7 @@ class InputSpec:
     pixel_size: float | None = None
 
     def __post_init__(self) -> None:
-        _check_count("input.channels", self.channels)
-        _check_strings("input.modalities", self.modalities)
+        check_fields(self, "input")
 
 
 @dataclass
@@ -69,7 +73,7 @@ class Training:
     iterations: int | None = None
 
     def __post_init__(self) -> None:
-        _check_strings("training.commands", self.commands)
+        check_fields(self, "training")
         if not self.data:
             raise ConfigError("training.data must name at least one data set")
 
@@ -105,7 +109,7 @@ class ModelCard:
     name: str
     summary: str
     architecture: Architecture
-    parameters: int
+    parameters: Count
     input: InputSpec
     training: Training
     licence: str
@@ -116,21 +120,41 @@ class ModelCard:
     validation_command: str | None = None
 
     def __post_init__(self) -> None:
-        if self.pipeline not in PIPELINES:
-            raise ConfigError(f"pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
+        check_fields(self, "")
+        check_choice("pipeline", self.pipeline, PIPELINES)
         if self.pipeline == "cells" and self.edge_classifier is not None:
             raise ConfigError("edge_classifier belongs to the EM pipelines (em-mc, em-lmc) only")
-        _check_count("parameters", self.parameters)
 
-
-def _check_count(where: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where} must be an integer >= 1, got {value!r}")
-
-
-def _check_strings(where: str, value: object) -> None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+    def differences(self, meta: ModelMeta, heads: Sequence[str | None] = (None,)) -> list[str]:
+        """Where the card's restatement of the checkpoint record ``meta`` (of a model with
+        output ``heads``) disagrees with it, as ``"key: card … ≠ checkpoint …"`` (empty: none).
+        Diameters and pixel sizes agree within 1 %."""
+        normalization = meta.normalization or Normalization()
+        pairs: list[tuple[str, Any, Any]] = [
+            ("architecture.name", self.architecture.name, meta.arch),
+            ("architecture.config", self.architecture.config,
+             {k: meta.config.get(k) for k in self.architecture.config}),
+            ("input.normalization", self.input.normalization, normalization.method),
+            ("input.dark_background", self.input.dark_background, normalization.dark_background),
+        ]
+        if meta.in_channels is not None:
+            pairs.append(("input.channels", self.input.channels, meta.in_channels))
+        for key, card_value, recorded in (
+                ("input.object_diameter_px", self.input.object_diameter_px, meta.object_diameter),
+                ("input.pixel_size", self.input.pixel_size, meta.pixel_size)):
+            if card_value is not None and not (
+                    recorded is not None and math.isclose(card_value, recorded, rel_tol=0.01)):
+                pairs.append((key, card_value, recorded))
+        if self.post is not None:
+            name, params = default_post(meta, heads)
+            _, bright = default_post(meta, heads, bright_background=True)
+            pairs += [("post.name", self.post.name, name),
+                      ("post.params", self.post.params, {k: params.get(k) for k in self.post.params}),
+                      ("post.bright_background", self.post.bright_background,
+                       (meta.post or {}).get("bright_background") or {}),
+                      ("post.params on bright background", {**params, **self.post.bright_background},
+                       bright)]
+        return [f"{key}: card {a!r} ≠ checkpoint {b!r}" for key, a, b in pairs if a != b]
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -140,7 +164,7 @@ def read_card(path: str | Path) -> ModelCard:
     path = Path(path)
     data = load_yaml(path)
     try:
-        card = from_dict(ModelCard, data)
+        card = from_dict(ModelCard, data, where="")
     except (ConfigError, TypeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     if card.name != path.stem:

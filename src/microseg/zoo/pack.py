@@ -9,6 +9,7 @@ from the rounding of the weights, ~1e-3 relative).
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -21,5 +22,5 @@ def pack_checkpoint(source: str | Path, target: str | Path, *, half: bool = Fals
     model, meta, _ = load_checkpoint(source)
     if half:
         model = model.to(torch.float16)
-    return save_checkpoint(target, model, {**meta, "packed_from": Path(source).name,
-                                           "weights_dtype": "float16" if half else "float32"})
+    return save_checkpoint(target, model, dataclasses.replace(
+        meta, packed_from=Path(source).name, weights_dtype="float16" if half else "float32"))

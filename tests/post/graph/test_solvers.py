@@ -150,7 +150,7 @@ def test_bad_inputs_and_options():
         multicut(1, uv, costs)
     with pytest.raises(InputError, match="finite"):
         lifted_multicut(3, uv, costs, np.array([[0, 2]]), np.array([np.inf]))
-    with pytest.raises(ConfigError, match="unknown multicut solver"):
+    with pytest.raises(ConfigError, match="multicut solver: .nope. is not one of gaec"):
         multicut(2, uv, costs, solver="nope")
     with pytest.raises(ConfigError, match="unknown option"):
         multicut(2, uv, costs, solver="gaec", max_rounds=3)

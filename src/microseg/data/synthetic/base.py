@@ -78,13 +78,6 @@ def check_shape(kind: str, shape: Any, ndims: tuple[int, ...], minimum: int = 8)
     return out
 
 
-def check_range(kind: str, **values: tuple[float, float, float]) -> None:
-    """Raise ConfigError unless ``low ≤ value ≤ high`` for each ``name=(value, low, high)``."""
-    for name, (value, low, high) in values.items():
-        if not low <= value <= high:
-            raise ConfigError(f"synthetic {kind}: {name} must be in [{low}, {high}], got {value}")
-
-
 def registered(name: str, config_cls: type[C]) -> Callable[[Callable[[C, np.random.Generator], Any]],
                                                            Callable[..., Any]]:
     """Register ``build(config, rng)`` as generator ``name`` called as ``gen(seed=0, **params)``."""

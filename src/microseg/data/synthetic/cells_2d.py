@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from scipy import ndimage
 
-from microseg.data.synthetic.base import Synthetic, check_range, check_shape, registered
+from microseg.config import Range, check_fields
+from microseg.data.synthetic.base import Synthetic, check_shape, registered
 from microseg.data.synthetic.render import smooth_field, texture, to_uint
 from microseg.data.synthetic.shapes import Placement, draw_outlines
 from microseg.io.images import as_labels
@@ -23,25 +25,22 @@ class Cells2DConfig(Placement):
     """
 
     shape: tuple[int, int] = (256, 256)
-    diameter: float = 32.0
-    coverage: float = 0.45
-    cluster: float = 0.8
-    min_visible: float = 0.7
-    max_aspect: float = 2.0
-    irregularity: float = 0.35
-    halo: float = 0.3
-    halo_width: float = 2.0
-    interior: float = 0.15
-    granules: float = 0.06
-    blur: float = 0.8
-    noise: float = 0.03
+    diameter: Annotated[float, Range(4, 1e4)] = 32.0
+    coverage: Annotated[float, Range(0, 1)] = 0.45
+    cluster: Annotated[float, Range(0, 1)] = 0.8
+    min_visible: Annotated[float, Range(0.05, 1)] = 0.7
+    max_aspect: Annotated[float, Range(1, 10)] = 2.0
+    irregularity: Annotated[float, Range(0, 1)] = 0.35
+    halo: Annotated[float, Range(0, 0.5)] = 0.3
+    halo_width: Annotated[float, Range(0.1, 50)] = 2.0
+    interior: Annotated[float, Range(0, 0.5)] = 0.15
+    granules: Annotated[float, Range(0, 0.5)] = 0.06
+    blur: Annotated[float, Range(0, 50)] = 0.8
+    noise: Annotated[float, Range(0, 1)] = 0.03
 
     def __post_init__(self) -> None:
         self.shape = check_shape("cells2d", self.shape, (2,))
-        Placement.check(self, "cells2d")
-        check_range("cells2d", halo=(self.halo, 0.0, 0.5), halo_width=(self.halo_width, 0.1, 50.0),
-                    interior=(self.interior, 0.0, 0.5), granules=(self.granules, 0.0, 0.5),
-                    blur=(self.blur, 0.0, 50.0), noise=(self.noise, 0.0, 1.0))
+        check_fields(self, "synthetic cells2d")
 
 
 @registered("cells2d", Cells2DConfig)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from microseg.data.synthetic.base import Synthetic, check_range, check_shape, registered
+from microseg.config import Range, check_fields
+from microseg.data.synthetic.base import Synthetic, check_shape, registered
 from microseg.data.synthetic.render import smooth_field, texture, to_uint
 from microseg.io.images import as_labels
 
@@ -25,21 +27,18 @@ class EMConfig:
     """
 
     shape: tuple[int, ...] = (8, 256, 256)
-    diameter: float = 40.0
-    membrane_width: int = 3
-    warp: float = 6.0
-    drift: float = 1.0
-    organelles: float = 0.04
-    blur: float = 1.0
-    noise: float = 0.05
+    diameter: Annotated[float, Range(8, 1e4)] = 40.0
+    membrane_width: Annotated[int, Range(2, 20)] = 3
+    warp: Annotated[float, Range(0, 100)] = 6.0
+    drift: Annotated[float, Range(0, 100)] = 1.0
+    organelles: Annotated[float, Range(0, 0.5)] = 0.04
+    blur: Annotated[float, Range(0, 20)] = 1.0
+    noise: Annotated[float, Range(0, 1)] = 0.05
 
     def __post_init__(self) -> None:
         self.shape = check_shape("em", self.shape, (2, 3), minimum=1)
         check_shape("em", self.shape[-2:], (2,), minimum=16)
-        check_range("em", diameter=(self.diameter, 8.0, 1e4),
-                    membrane_width=(self.membrane_width, 2, 20), warp=(self.warp, 0.0, 100.0),
-                    drift=(self.drift, 0.0, 100.0), organelles=(self.organelles, 0.0, 0.5),
-                    blur=(self.blur, 0.0, 20.0), noise=(self.noise, 0.0, 1.0))
+        check_fields(self, "synthetic em")
 
 
 @registered("em", EMConfig)

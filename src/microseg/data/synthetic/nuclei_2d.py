@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
-from microseg.data.synthetic.base import Synthetic, check_range, check_shape, registered
+from microseg.config import Range, check_fields
+from microseg.data.synthetic.base import Synthetic, check_shape, registered
 from microseg.data.synthetic.render import Camera, fluorescence, texture
 from microseg.data.synthetic.shapes import Placement, draw_outlines
 from microseg.io.images import as_labels
@@ -19,13 +21,11 @@ class Nuclei2DConfig(Placement, Camera):
     """
 
     shape: tuple[int, int] = (256, 256)
-    texture: float = 0.15
+    texture: Annotated[float, Range(0, 1)] = 0.15
 
     def __post_init__(self) -> None:
         self.shape = check_shape("nuclei2d", self.shape, (2,))
-        Placement.check(self, "nuclei2d")
-        Camera.check(self, "nuclei2d")
-        check_range("nuclei2d", texture=(self.texture, 0.0, 1.0))
+        check_fields(self, "synthetic nuclei2d")
 
 
 @registered("nuclei2d", Nuclei2DConfig)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
-from microseg.data.synthetic.base import Synthetic, check_range, check_shape, registered
+from microseg.config import Range, check_fields
+from microseg.data.synthetic.base import Synthetic, check_shape, registered
 from microseg.data.synthetic.render import Camera, fluorescence, texture
 from microseg.data.synthetic.shapes import (Canvas, Placement, Proposal, ellipsoid, ellipsoid_mask,
                                             fill, next_centre, target_count)
@@ -24,22 +26,18 @@ class Nuclei3DConfig(Placement, Camera):
     """
 
     shape: tuple[int, int, int] = (32, 128, 128)
-    diameter: float = 14.0
-    coverage: float = 0.15
-    cluster: float = 0.3
-    max_aspect: float = 1.5
-    anisotropy: float = 3.0
-    falloff: float = 0.6
-    axial_blur: float = 2.5
-    texture: float = 0.1
+    diameter: Annotated[float, Range(4, 1e4)] = 14.0
+    coverage: Annotated[float, Range(0, 1)] = 0.15
+    cluster: Annotated[float, Range(0, 1)] = 0.3
+    max_aspect: Annotated[float, Range(1, 10)] = 1.5
+    anisotropy: Annotated[float, Range(0.1, 20)] = 3.0
+    falloff: Annotated[float, Range(0, 1)] = 0.6
+    axial_blur: Annotated[float, Range(0, 20)] = 2.5
+    texture: Annotated[float, Range(0, 1)] = 0.1
 
     def __post_init__(self) -> None:
         self.shape = check_shape("nuclei3d", self.shape, (3,), minimum=4)
-        Placement.check(self, "nuclei3d")
-        Camera.check(self, "nuclei3d")
-        check_range("nuclei3d", anisotropy=(self.anisotropy, 0.1, 20.0),
-                    falloff=(self.falloff, 0.0, 1.0), axial_blur=(self.axial_blur, 0.0, 20.0),
-                    texture=(self.texture, 0.0, 1.0))
+        check_fields(self, "synthetic nuclei3d")
 
 
 @registered("nuclei3d", Nuclei3DConfig)

@@ -3,12 +3,13 @@ blur and camera noise."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
-from microseg.data.synthetic.base import check_range
+from microseg.config import Range
 
 
 @dataclass
@@ -21,17 +22,11 @@ class Camera:
     (counts).
     """
 
-    blur: float = 1.0
-    background: float = 0.15
-    photons: float = 300.0
-    read_noise: float = 3.0
-    offset: float = 100.0
-
-    def check(self, kind: str) -> None:
-        """Raise ConfigError for out-of-range values."""
-        check_range(kind, blur=(self.blur, 0.0, 100.0), background=(self.background, 0.0, 10.0),
-                    photons=(self.photons, 1.0, 1e5), read_noise=(self.read_noise, 0.0, 1e4),
-                    offset=(self.offset, 0.0, 6e4))
+    blur: Annotated[float, Range(0, 100)] = 1.0
+    background: Annotated[float, Range(0, 10)] = 0.15
+    photons: Annotated[float, Range(1, 1e5)] = 300.0
+    read_noise: Annotated[float, Range(0, 1e4)] = 3.0
+    offset: Annotated[float, Range(0, 6e4)] = 100.0
 
 
 def smooth_field(rng: np.random.Generator, shape: tuple[int, ...],

@@ -3,13 +3,14 @@ them one on top of another while keeping every object visible and in one piece."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 import numpy as np
 from scipy import ndimage
 from skimage.draw import polygon as draw_polygon
 
-from microseg.data.synthetic.base import Ellipsoid, check_range
+from microseg.config import Range
+from microseg.data.synthetic.base import Ellipsoid
 
 Box = tuple[slice, ...]
 
@@ -26,21 +27,13 @@ class Placement:
     the wobble of the outline.
     """
 
-    diameter: float = 16.0
-    n_objects: int | None = None
-    coverage: float = 0.25
-    cluster: float = 0.4
-    min_visible: float = 0.6
-    max_aspect: float = 1.6
-    irregularity: float = 0.1
-
-    def check(self, kind: str) -> None:
-        """Raise ConfigError for out-of-range values."""
-        check_range(kind, diameter=(self.diameter, 4.0, 1e4), coverage=(self.coverage, 0.0, 1.0),
-                    cluster=(self.cluster, 0.0, 1.0), min_visible=(self.min_visible, 0.05, 1.0),
-                    max_aspect=(self.max_aspect, 1.0, 10.0),
-                    irregularity=(self.irregularity, 0.0, 1.0),
-                    n_objects=(0 if self.n_objects is None else self.n_objects, 0, 1e6))
+    diameter: Annotated[float, Range(4, 1e4)] = 16.0
+    n_objects: Annotated[int, Range(0, 1e6)] | None = None
+    coverage: Annotated[float, Range(0, 1)] = 0.25
+    cluster: Annotated[float, Range(0, 1)] = 0.4
+    min_visible: Annotated[float, Range(0.05, 1)] = 0.6
+    max_aspect: Annotated[float, Range(1, 10)] = 1.6
+    irregularity: Annotated[float, Range(0, 1)] = 0.1
 
 
 def star_polygon(centre: np.ndarray, radius: float, aspect: float, angle: float,

@@ -4,17 +4,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Annotated, Literal
 
 import numpy as np
 from scipy import ndimage
 
-from microseg.data.synthetic.base import check_range, check_shape, registered
+from microseg.config import Range, check_fields
+from microseg.data.synthetic.base import check_shape, registered
 from microseg.data.synthetic.render import Camera, fluorescence, texture
 from microseg.data.synthetic.shapes import polygon_mask, star_polygon
 from microseg.errors import ConfigError
 from microseg.io.images import as_labels
-
-MARKERS = ("disk", "mask")
 
 
 @dataclass
@@ -33,40 +33,34 @@ class TimelapseConfig(Camera):
     """
 
     shape: tuple[int, int] = (256, 256)
-    n_frames: int = 20
-    n_cells: int = 12
-    max_cells: int | None = None
-    diameter: float = 18.0
-    max_aspect: float = 1.5
-    irregularity: float = 0.08
-    speed: float = 1.5
-    drift: float = 0.5
-    division: float = 0.08
-    min_age: int = 4
-    growth: float = 0.03
-    markers: str = "disk"
-    marker_radius: int = 2
-    seg_every: int = 1
-    sparse: float = 0.0
-    texture: float = 0.15
+    n_frames: Annotated[int, Range(1, 9999)] = 20
+    n_cells: Annotated[int, Range(1, 10000)] = 12
+    max_cells: Annotated[int, Range(1, 60000)] | None = None
+    diameter: Annotated[float, Range(8, 1e4)] = 18.0
+    max_aspect: Annotated[float, Range(1, 3)] = 1.5
+    irregularity: Annotated[float, Range(0, 0.3)] = 0.08
+    speed: Annotated[float, Range(0, 100)] = 1.5
+    drift: Annotated[float, Range(0, 100)] = 0.5
+    division: Annotated[float, Range(0, 1)] = 0.08
+    min_age: Annotated[int, Range(1, 10000)] = 4
+    growth: Annotated[float, Range(0, 0.5)] = 0.03
+    markers: Literal["disk", "mask"] = "disk"
+    marker_radius: Annotated[int, Range(0, 100)] = 2
+    seg_every: Annotated[int, Range(1, 10000)] = 1
+    sparse: Annotated[float, Range(0, 0.9)] = 0.0
+    texture: Annotated[float, Range(0, 1)] = 0.15
 
     def __post_init__(self) -> None:
         self.shape = check_shape("timelapse", self.shape, (2,), minimum=16)
-        Camera.check(self, "timelapse")
         if self.max_cells is None:
             self.max_cells = 3 * self.n_cells
-        check_range("timelapse", n_frames=(self.n_frames, 1, 9999), n_cells=(self.n_cells, 1, 10000),
-                    max_cells=(self.max_cells, self.n_cells, 60000),
-                    diameter=(self.diameter, 8.0, min(self.shape) / 2),
-                    max_aspect=(self.max_aspect, 1.0, 3.0),
-                    irregularity=(self.irregularity, 0.0, 0.3), speed=(self.speed, 0.0, 100.0),
-                    drift=(self.drift, 0.0, 100.0), division=(self.division, 0.0, 1.0),
-                    min_age=(self.min_age, 1, 10000), growth=(self.growth, 0.0, 0.5),
-                    marker_radius=(self.marker_radius, 0, 100), seg_every=(self.seg_every, 1, 10000),
-                    sparse=(self.sparse, 0.0, 0.9), texture=(self.texture, 0.0, 1.0))
-        if self.markers not in MARKERS:
-            raise ConfigError(f"synthetic timelapse: markers must be one of {MARKERS}, "
-                              f"got {self.markers!r}")
+        check_fields(self, "synthetic timelapse")
+        if self.max_cells < self.n_cells:
+            raise ConfigError(f"synthetic timelapse.max_cells: must be >= n_cells "
+                              f"({self.n_cells}), got {self.max_cells}")
+        if self.diameter > min(self.shape) / 2:
+            raise ConfigError(f"synthetic timelapse.diameter: must be <= half the image size "
+                              f"({min(self.shape) / 2:g}), got {self.diameter}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,13 +3,11 @@ dataclasses loadable with :func:`microseg.config.from_dict`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from microseg.errors import ConfigError
+from microseg.config import NonNegative, Range, check_fields
 from microseg.post.graph.edge_classifier import ForestConfig
 from microseg.post.graph.superpixels import SuperpixelConfig
-
-MODES = ("2d", "3d")
 
 
 @dataclass
@@ -24,19 +22,15 @@ class GraphConfig:
     ``2..lifted_distance`` steps apart. ``thresholds``: agglomeration levels for lifted features.
     """
 
-    mode: str = "2d"
+    mode: Literal["2d", "3d"] = "2d"
     sampling: list[float] | None = None
     boundary_sigma: float = 1.6
-    lifted_distance: int = 3
-    thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
+    lifted_distance: Annotated[int, Range(2)] = 3
+    thresholds: list[Annotated[float, Range(0, 1, low_open=True, high_open=True)]] = field(
+        default_factory=lambda: [0.3, 0.5, 0.7])
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"graph mode must be one of {MODES}, got {self.mode!r}")
-        if self.lifted_distance < 2:
-            raise ConfigError(f"lifted_distance must be >= 2, got {self.lifted_distance}")
-        if not all(0.0 < t < 1.0 for t in self.thresholds):
-            raise ConfigError(f"agglomeration thresholds must lie in (0, 1), got {self.thresholds}")
+        check_fields(self, "graph")
 
 
 @dataclass
@@ -48,11 +42,10 @@ class CostConfig:
     beta: float = 0.5
     lifted_beta: float = 0.5
     clip: float = 1e-3
-    lifted_weight: float = 1.0
+    lifted_weight: NonNegative = 1.0
 
     def __post_init__(self) -> None:
-        if self.lifted_weight < 0:
-            raise ConfigError(f"lifted_weight must be >= 0, got {self.lifted_weight}")
+        check_fields(self, "costs")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from microseg.config import from_dict, to_dict
+from microseg.config import check_choice, from_dict, to_dict
 from microseg.errors import ConfigError, InputError
 from microseg.io.images import as_labels
 from microseg.post.graph.config import EMGraphConfig
@@ -228,8 +228,7 @@ def segment_em(boundary_prob: np.ndarray, raw: np.ndarray | None,
         Labels of the same shape (uint16/uint32, ids 1..N). In ``"2d"`` mode every segment lies
         in one section.
     """
-    if method not in METHODS:
-        raise ConfigError(f"segment_em: method must be one of {METHODS}, got {method!r}")
+    check_choice("segment_em: method", method, METHODS)
     if config is None and classifier is not None:
         config = {k: v for k, v in classifier.config.items() if k != "uses_raw"}
     config = _config(config)
