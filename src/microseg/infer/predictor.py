@@ -239,11 +239,12 @@ class Predictor:
                    z_context: str | None = None, tta: str | None = None,
                    tile: int | tuple[int, ...] | None = None,
                    intensity_range: tuple[float, float] | None = None,
-                   progress: bool = False) -> Prediction:
+                   progress: bool = False, on_image_grid: bool = True) -> Prediction:
         """Maps for ``image`` and what the normalisation saw (:class:`Prediction`).
 
         ``intensity_range`` is the (min, max) of a whole sequence for ``sequence``
-        normalisation; ``tta`` / ``tile`` override the predictor's.
+        normalisation; ``tta`` / ``tile`` override the predictor's. ``on_image_grid=False``
+        keeps the maps on the network's grid (the image resampled by :meth:`scale_factor`).
         """
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
@@ -264,7 +265,9 @@ class Predictor:
             maps = self.predict_slices(x, tta=tta, tile=tile, progress=progress)
         else:
             maps = self.predict_array(x, tta=tta, tile=tile)
-        return Prediction(self.split_heads(resize(maps, spatial)), inverted)
+        if on_image_grid:
+            maps = resize(maps, spatial)
+        return Prediction(self.split_heads(maps), inverted)
 
     def predict_slices(self, x: np.ndarray, *, tta: str | None = None,
                        tile: int | tuple[int, ...] | None = None,

@@ -25,7 +25,7 @@ microseg`` stays light).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.config import check_choice
 from microseg.errors import ConfigError
@@ -54,14 +54,14 @@ AUTO_TOLERANCE = 1.1
 #: ``diameter="model"`` always keeps the model's scale.
 ADAPTIVE_MARGIN = 1.25
 #: The adaptive default first looks at a 2D image at ``PROBE_FACTOR`` of its size (1/16 of the
-#: pixels). Nuclei several times larger than any in training are cut by the pass at the model's
-#: scale into pieces whose sizes look in range, so that pass cannot tell; the probe sees them
-#: whole. When the probe's objects are larger than any in the trained range and compact (median
-#: solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not clumps of small nuclei merged at the coarse
-#: scale), the image is segmented at the scale their diameter calls for (the probe itself when
-#: that is the probe's scale) and the pass at the model's scale is skipped. Dark-background
-#: images only: on bright-background ones (bright-field, stains) the coarse view turns texture
-#: and clusters of small cells into compact blobs.
+#: pixels; maps post-processed on that coarse grid). Nuclei several times larger than any in
+#: training are cut by the pass at the model's scale into pieces whose sizes look in range, so
+#: that pass cannot tell; the probe sees them whole. When the probe's objects are larger than any
+#: in the trained range and compact (median solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not
+#: clumps of small nuclei merged at the coarse scale), the image is segmented at the scale their
+#: diameter calls for instead of the model's. Dark-background images only: on bright-background
+#: ones (bright-field, stains) the coarse view turns texture and clusters of small cells into
+#: compact blobs.
 PROBE_FACTOR = 0.25
 PROBE_SOLIDITY = 0.9
 #: Images whose shorter side would fall below this many pixels at ``PROBE_FACTOR`` get no probe.
@@ -130,14 +130,10 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                                 intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
 
-    inverted = False                    # whether the last pass inverted a bright background
-
     def labels_at(scale_diameter: float | None) -> "np.ndarray":
-        nonlocal inverted
         prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
                                           channel_axis=channel_axis, z_context=z_context,
                                           tta=tta, tile=tile, intensity_range=intensity_range)
-        inverted = prediction.bright_background
         return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
                               spacing=spacing, slicewise=mode == "slices",
                               instances3d=instances3d,
@@ -149,11 +145,15 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         return labels_at(diameter)
     trained = auto_diameter_reference(predictor, pixel_size)
     if adaptive and mode == "2d" and min(image.shape[:2]) * PROBE_FACTOR >= PROBE_MIN_SIDE:
-        probe = labels_at(trained / PROBE_FACTOR)
-        large = None if inverted else compact_diameter(
-            probe, trained_range[1] / predictor.scale_factor())
-        if large is not None:
-            return rescaled(labels_at, probe, PROBE_FACTOR, trained, large)
+        probe = predictor.prediction(image, diameter=trained / PROBE_FACTOR,
+                                     channel_axis=channel_axis, tta="none", tile=tile,
+                                     intensity_range=intensity_range, on_image_grid=False)
+        if not probe.bright_background:
+            coarse = maps_to_labels(probe.maps, predictor, post=post, post_params=post_params)
+            large = compact_diameter(coarse, trained_range[1] * PROBE_FACTOR
+                                     / predictor.scale_factor())
+            if large is not None:
+                return labels_at(trained / scale_within_limits(trained, large / PROBE_FACTOR))
     first = labels_at(None if adaptive else trained)
     measured = measured_diameter(first, slicewise=mode == "slices")
     if measured is None:
@@ -162,21 +162,17 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         low, high = trained_range
         if low / ADAPTIVE_MARGIN <= measured * predictor.scale_factor() <= high * ADAPTIVE_MARGIN:
             return first
-    return rescaled(labels_at, first, 1.0, trained, measured)
-
-
-def rescaled(labels_at: Callable[[float], "np.ndarray"], labels: "np.ndarray", scale: float,
-             trained: float, diameter: float) -> "np.ndarray":
-    """Labels of the image resampled so that objects of ``diameter`` pixels get the training
-    diameter ``trained`` (a factor kept within :data:`AUTO_FACTORS`): ``labels``, segmented at
-    ``scale``, when that factor is within :data:`AUTO_TOLERANCE` of ``scale``, else
-    ``labels_at`` the object diameter that gives the factor."""
-    import numpy as np
-
-    factor = float(np.clip(trained / diameter, *AUTO_FACTORS))
-    if max(factor / scale, scale / factor) <= AUTO_TOLERANCE:
-        return labels
+    factor = scale_within_limits(trained, measured)
+    if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
+        return first
     return labels_at(trained / factor)
+
+
+def scale_within_limits(trained: float, diameter: float) -> float:
+    """The factor that brings objects of ``diameter`` pixels to the training diameter
+    ``trained``, kept within :data:`AUTO_FACTORS`."""
+    low, high = AUTO_FACTORS
+    return min(max(trained / diameter, low), high)
 
 
 def compact_diameter(labels: "np.ndarray", above: float) -> float | None:
