@@ -122,8 +122,8 @@ def main() -> None:
         image = normalize(grey(iio.imread(folder / "images" / f"{name}.png")), 1, 99.8)
         labels, _ = model.predict_instances(image)
         tifffile.imwrite(labels_dir / f"{name}.tif", labels.astype(np.uint16))
-    (out / "timing.txt").write_text(f"train_s {trained:.0f}\ntrain_cpu_s {trained_cpu:.0f}\npredict_s "
-                                    f"{time.monotonic() - start:.0f}\n")
+    (out / "timing.txt").write_text(f"train_s {trained:.0f}\ntrain_cpu_s {trained_cpu:.0f}\n"
+                                    f"predict_s {time.monotonic() - start:.0f}\n")
 
 
 if __name__ == "__main__":
