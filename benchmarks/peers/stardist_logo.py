@@ -106,7 +106,8 @@ def main() -> None:
                 self.model.stop_training = True
 
     out = Path(args.out) / f"fold{args.fold}"
-    config = Config2D(n_rays=32, grid=(2, 2), n_channel_in=1, train_patch_size=(256, 256))
+    config = Config2D(n_rays=32, grid=(2, 2), n_channel_in=1, train_patch_size=(256, 256),
+                      train_tensorboard=False)    # TensorBoard is not in its venv
     model = StarDist2D(config, name="stardist", basedir=str(out))
     model.prepare_for_training()
     model.callbacks.append(CPUTimeLimit(60 * args.cpu_minutes))
