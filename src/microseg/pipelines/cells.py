@@ -56,12 +56,12 @@ ADAPTIVE_MARGIN = 1.25
 #: The adaptive default first looks at a 2D image at ``PROBE_FACTOR`` of its size (1/16 of the
 #: pixels; maps post-processed on that coarse grid). Nuclei several times larger than any in
 #: training are cut by the pass at the model's scale into pieces whose sizes look in range, so
-#: that pass cannot tell; the probe sees them whole. When the probe's objects are larger than any
-#: in the trained range and compact (median solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not
-#: clumps of small nuclei merged at the coarse scale), the image is segmented at the scale their
-#: diameter calls for instead of the model's. Dark-background images only: on bright-background
-#: ones (bright-field, stains) the coarse view turns texture and clusters of small cells into
-#: compact blobs.
+#: that pass cannot tell; the probe sees them whole. When the probe's objects are larger than the
+#: trained range allows (× ``ADAPTIVE_MARGIN``, as for the pass at the model's scale) and compact
+#: (median solidity ≥ ``PROBE_SOLIDITY``: whole nuclei, not clumps of small nuclei merged at the
+#: coarse scale), the image is segmented at the scale their diameter calls for instead of the
+#: model's. Dark-background images only: on bright-background ones (bright-field, stains) the
+#: coarse view turns texture and clusters of small cells into compact blobs.
 PROBE_FACTOR = 0.25
 PROBE_SOLIDITY = 0.9
 #: Images whose shorter side would fall below this many pixels at ``PROBE_FACTOR`` get no probe.
@@ -150,7 +150,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
                                      intensity_range=intensity_range, on_image_grid=False)
         if not probe.bright_background:
             coarse = maps_to_labels(probe.maps, predictor, post=post, post_params=post_params)
-            large = compact_diameter(coarse, trained_range[1] * PROBE_FACTOR
+            large = compact_diameter(coarse, trained_range[1] * ADAPTIVE_MARGIN * PROBE_FACTOR
                                      / predictor.scale_factor())
             if large is not None:
                 return labels_at(trained / scale_within_limits(trained, large / PROBE_FACTOR))
