@@ -3,7 +3,7 @@
 DSB 2018 mixes fluorescence (dark background, grey), bright-field (bright background, grey) and
 H&E-like stained tissue (bright background, coloured) without saying which image is which. The
 rule here: a coloured image bright enough to be transmitted light is H&E-like
-(:func:`~microseg.preprocess.stain.is_stained`); otherwise a dark background (median below half
+(:func:`~microseg.preprocess.stain.looks_stained`); otherwise a dark background (median below half
 of the full scale) is fluorescence, whatever the colour, and a bright one bright-field.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from microseg.preprocess.stain import full_scale_rgb, is_stained
+from microseg.preprocess.stain import full_scale_rgb, looks_stained
 
 Modality = Literal["fluorescence", "brightfield", "he"]
 MODALITIES = typing.get_args(Modality)
@@ -24,6 +24,6 @@ def guess_modality(image: np.ndarray, path: str | None = None) -> str:
     (C = 3 or 4, alpha ignored) of an integer dtype (full scale = dtype maximum) or float in
     [0, 1]."""
     rgb = full_scale_rgb(image, path)
-    if is_stained(image, path):
+    if looks_stained(rgb):
         return "he"
     return "fluorescence" if np.median(rgb.mean(axis=-1)) < 0.5 else "brightfield"

@@ -53,6 +53,10 @@ def is_stained(image: np.ndarray, path: str | None = None) -> bool:
     >>> is_stained(pink), is_stained(pink // 8), is_stained(pink[..., 0])
     (True, False, False)
     """
-    rgb = full_scale_rgb(image, path)
+    return looks_stained(full_scale_rgb(image, path))
+
+
+def looks_stained(rgb: np.ndarray) -> bool:
+    """:func:`is_stained` of an image already scaled by :func:`full_scale_rgb`."""
     return (rgb.shape[-1] == 3 and colour_spread(rgb) > COLOUR_SPREAD
             and float(np.median(rgb.mean(axis=-1))) > STAINED_BRIGHTNESS)
