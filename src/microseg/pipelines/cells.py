@@ -25,11 +25,13 @@ microseg`` stays light).
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.config import check_choice
 from microseg.errors import ConfigError
-from microseg.pipelines.model import bundled_edge_classifier, load_model
+from microseg.pipelines.model import AUTO_MODEL, NUCLEI_MODEL, bundled_edge_classifier, \
+    load_model, pick_model
 from microseg.pipelines.names import PIPELINES
 
 if TYPE_CHECKING:
@@ -84,7 +86,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
         image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
             ``channel_axis``.
         model: checkpoint / ONNX path, Predictor, module or bundled name (see
-            :func:`~microseg.pipelines.model.load_model`).
+            :func:`~microseg.pipelines.model.load_model`); ``"auto"``: the bundled model for
+            this image (:func:`~microseg.pipelines.model.pick_model`; logged).
         tta: ``none`` | ``mean`` | ``max`` (default: the predictor's).
         tile: tile size in pixels (default: the predictor's).
         post: post-processing name (:data:`microseg.post.registry.POSTPROCESSORS`); default the
@@ -114,6 +117,8 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     """
     import numpy as np
 
+    if isinstance(model, str) and model == AUTO_MODEL:
+        model = auto_model(image, channel_axis)
     predictor = load_model(model)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
     image = np.asarray(image)
@@ -166,6 +171,19 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
         return first
     return labels_at(trained / factor)
+
+
+def auto_model(image: Any, channel_axis: int | None = None) -> str:
+    """The bundled model ``model="auto"`` runs on ``image``: chosen on a 2D grey or RGB image,
+    else the nuclei model."""
+    import numpy as np
+
+    image = np.asarray(image)
+    planar = channel_axis is None and (image.ndim == 2
+                                       or (image.ndim == 3 and image.shape[-1] in (3, 4)))
+    name = pick_model(image) if planar else NUCLEI_MODEL
+    logging.getLogger(__name__).info("model auto: %s", name)
+    return name
 
 
 def scale_within_limits(trained: float, diameter: float) -> float:
