@@ -215,6 +215,24 @@ def test_the_probe_leaves_alone_clumps_of_small_nuclei_it_merges():
     assert _same_objects(gt, found)
 
 
+def test_the_probe_does_not_rescale_on_one_or_two_large_blobs():
+    # one 100 px disc beside small nuclei (a bright cluster read as one blob at the coarse
+    # scale, as on a DSB image that went to a single object): too few to call the image's scale
+    centres = [(40 + 30 * i, 300 + 30 * j) for i in range(4) for j in range(6)]
+    gt = _discs((256, 512), [(128, 128)] + centres, 6)
+    gt[_discs((256, 512), [(128, 128)], 50) > 0] = 1
+    mask = (gt > 0).astype(np.float32)
+    predictor = Predictor(_identity(), meta={**FOREGROUND, "object_diameter": 12.0,
+                                             "object_diameter_range": [8.0, 20.0]})
+    found = ms.segment(mask, predictor)
+    np.testing.assert_array_equal(found, ms.segment(mask, predictor, diameter="model"))
+    assert found.max() == 25
+    # three such blobs are a scale: the probe rescales (each found whole, small ones dropped)
+    three = _discs((512, 512), [(128, 128), (128, 384), (384, 256)], 50)
+    rescaled = ms.segment((three > 0).astype(np.float32), predictor)
+    assert match(three, rescaled, iou=0.8).tp == 3
+
+
 def test_auto_diameter_needs_the_models_diameter_and_no_pixel_size():
     mask = (_discs((40, 40), [(20, 20)], 6) > 0).astype(np.float32)
     with pytest.raises(ConfigError, match="training object diameter"):

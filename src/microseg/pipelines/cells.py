@@ -66,6 +66,9 @@ ADAPTIVE_MARGIN = 1.25
 #: coarse view turns texture and clusters of small cells into compact blobs.
 PROBE_FACTOR = 0.25
 PROBE_SOLIDITY = 0.9
+#: The probe decides only on at least this many objects: one or two large blobs at the coarse
+#: scale are as often a bright cluster of small nuclei as a few large ones.
+PROBE_MIN_OBJECTS = 3
 #: Images whose shorter side would fall below this many pixels at ``PROBE_FACTOR`` get no probe.
 PROBE_MIN_SIDE = 32
 FIXED = "model"
@@ -195,15 +198,16 @@ def scale_within_limits(trained: float, diameter: float) -> float:
 
 def compact_diameter(labels: "np.ndarray", above: float) -> float | None:
     """The median equivalent diameter (pixels) of the objects of ``labels`` ``(Y, X)`` when it
-    exceeds ``above`` and the objects are compact (median solidity ≥ :data:`PROBE_SOLIDITY`),
-    else None."""
+    exceeds ``above``, the objects are compact (median solidity ≥ :data:`PROBE_SOLIDITY`) and
+    there are at least :data:`PROBE_MIN_OBJECTS` of them, else None."""
     import numpy as np
 
     from microseg.measure.hull import convex_count
     from microseg.measure.runs import label_runs
 
     diameter = measured_diameter(labels)
-    if diameter is None or diameter <= above:
+    if (diameter is None or diameter <= above
+            or np.count_nonzero(np.bincount(labels.ravel())[1:]) < PROBE_MIN_OBJECTS):
         return None
     runs = label_runs(labels)
     solidity = runs.reduce(np.add, runs.length) / np.maximum(convex_count(runs), 1)
