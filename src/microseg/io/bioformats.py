@@ -1,4 +1,5 @@
-"""Microscope vendor formats (CZI, ND2, LIF, …) through bioio and its reader plugins.
+"""Microscope vendor formats (CZI, ND2, LIF, …) and zipped OME-Zarr (``.ozx``) through bioio and
+its reader plugins.
 
 bioio is the optional extra ``microseg[formats]`` (bioio with the plugins for OME-TIFF,
 OME-Zarr, plain TIFF, ND2 and LIF). bioio-czi is left out of it for its licence (GPL-3): install
@@ -20,7 +21,8 @@ from microseg.io.select import scene_index
 from microseg.io.spacing import micrometres
 
 #: Files read through bioio, and the plugin that reads each.
-PLUGINS = {".czi": "bioio-czi", ".nd2": "bioio-nd2", ".lif": "bioio-lif"}
+PLUGINS = {".czi": "bioio-czi", ".nd2": "bioio-nd2", ".lif": "bioio-lif",
+           ".ozx": "bioio-ome-zarr"}                  # .ozx: a zipped OME-Zarr
 #: Why a plugin is not installed with microseg[formats].
 NOT_BUNDLED = {"bioio-czi": "its licence is GPL-3, so microseg does not install it"}
 PLUGIN_LIST = "https://github.com/bioio-devs/bioio#reader-installation"

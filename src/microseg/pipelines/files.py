@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError, MicrosegError
 from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
-    is_em_pipeline, segment
+    image_channel_axis, is_em_pipeline, segment
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 
 if TYPE_CHECKING:
@@ -100,10 +100,9 @@ def _frames(item: InputItem, options: "SegmentOptions") -> list[InputItem]:
 
     from microseg.io.images import read_image
     from microseg.io.select import frame_indices
-    from microseg.io.stored import MICROSCOPE_SUFFIXES, TIFF_SUFFIXES
+    from microseg.io.stored import PIL_SUFFIXES
 
-    if item.sequence is not None or item.path.suffix.lower() not in (
-            *TIFF_SUFFIXES, *MICROSCOPE_SUFFIXES, ".zarr"):
+    if item.sequence is not None or item.path.suffix.lower() in (*PIL_SUFFIXES, ".npy"):
         return [item]
     try:
         with warnings.catch_warnings():            # reported when the frames are read
@@ -126,6 +125,7 @@ def _expand(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[s
     """The items of :func:`collect_inputs` as found, and the inputs that gave none."""
     from microseg.io.ctc import find_sequences
     from microseg.io.folders import list_images, natural_key
+    from microseg.io.stored import IMAGE_SUFFIXES, MICROSCOPE_SUFFIXES
 
     items: list[InputItem] = []
     failures: list[tuple[str, str]] = []
@@ -300,18 +300,19 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
                                                                  options.pipeline))
 
 
-def read_input(item: InputItem, options: SegmentOptions) -> tuple["Image", SegmentOptions]:
-    """An input (its frame, the chosen channels and scene) read with its own axes, and
-    ``options`` with its channel axis and, unless given, its pixel size as ``spacing`` (a time
-    axis left is an :class:`InputError`)."""
+def read_input(path: Path, options: SegmentOptions, frame: int | None = None
+               ) -> tuple["Image", SegmentOptions]:
+    """An input file (its ``frame``, else ``options.frames``, and the channels and scene of
+    ``options``) read with its own axes, and ``options`` with its channel axis and, unless
+    given, its pixel size as ``spacing`` (a time axis left is an :class:`InputError`)."""
     from microseg.io.axes import single_image_channel_axis
     from microseg.io.images import read_image
 
-    frames = options.frames if item.frame is None else item.frame
-    image = read_image(item.path, channels=options.channels, frames=frames,
-                       scene=options.scene, channel_axis=options.channel_axis)
+    image = read_image(path, channels=options.channels, scene=options.scene,
+                       frames=options.frames if frame is None else frame,
+                       channel_axis=options.channel_axis)
     spacing = image.spacing if options.spacing is None else options.spacing
-    return image, replace(options, channel_axis=single_image_channel_axis(image.axes, item.path),
+    return image, replace(options, channel_axis=single_image_channel_axis(image.axes, path),
                           spacing=spacing)
 
 
@@ -357,7 +358,8 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image, options = read_input(item, options)
+        image, options = read_input(item.path, options, item.frame)
+        image_channel_axis(image, predictor)        # before any use: the error names channels
         check_memory(item.path, image.array, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
