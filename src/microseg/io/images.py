@@ -27,11 +27,11 @@ from microseg.io.axes import COLOUR_SIZES, known_axes, name_axes
 from microseg.io.select import Channels, Frames, channel_indices, frame_indices
 from microseg.io.spacing import spacing_of
 from microseg.io.stored import IMAGE_SUFFIXES, MICROSCOPE_SUFFIXES, PIL_SUFFIXES, \
-    TIFF_SUFFIXES, open_stored
+    TIFF_SUFFIXES, handle, open_stored
 
 __all__ = ["IMAGE_SUFFIXES", "MICROSCOPE_SUFFIXES", "PIL_SUFFIXES", "TIFF_SUFFIXES", "Image",
-           "as_labels", "check_same_shape", "read_array", "read_image", "read_labels",
-           "write_image", "write_labels"]
+           "as_labels", "check_same_shape", "image_shape", "read_array", "read_image",
+           "read_labels", "write_image", "write_labels"]
 
 #: zlib level of PNG writes: 1 is much faster than PIL's default 6 on large overlays, and their
 #: files are hardly larger.
@@ -87,10 +87,23 @@ def read_image(path: str | Path, *, channels: Channels | None = None,
         axes = name_axes(shape, stored.array.dtype, known_axes(stored.letters, shape),
                          channel_axis, path)
         index, kept, names = _selection(path, axes, shape, stored.names, channels, frames)
-        array = _take(stored.array, index, lazy)
+        array = _take(handle(stored.array), index, lazy)
     if 0 in array.shape:
         raise InputError(path, "image is empty (no pixels)")
     return Image(array, kept, spacing_of(kept, stored.sizes), names, path)
+
+
+def image_shape(path: str | Path, *, scene: int | str | None = None,
+                channel_axis: int | None = None) -> tuple[str, tuple[int, ...]]:
+    """The axes (named as :func:`read_image` names them, before squeezing) and shape of an image
+    file as stored, reading no pixels of TIFF, OME-Zarr and microscope files. Raises as
+    :func:`read_image` does."""
+    path = Path(path)
+    with _reading(path) as stack:
+        stored = open_stored(path, scene, False, stack)
+        shape = tuple(stored.array.shape)
+        return name_axes(shape, stored.array.dtype, known_axes(stored.letters, shape),
+                         channel_axis, path), shape
 
 
 def read_array(path: str | Path) -> np.ndarray:

@@ -40,9 +40,9 @@ MICROSCOPE_SUFFIXES = tuple(PLUGINS)
 
 @dataclass
 class Stored:
-    """Pixels as stored (numpy array, ``zarr.Array`` or dask array: ``shape``, ``dtype``,
-    slicing), the axis letters the file names (None: unnamed), pixel sizes (axis letter → µm)
-    and channel names (empty: unnamed)."""
+    """Pixels as stored (numpy array, ``zarr.Array``, dask array or a tifffile series, whose
+    :func:`handle` slices: all have ``shape`` and ``dtype``), the axis letters the file names
+    (None: unnamed), pixel sizes (axis letter → µm) and channel names (empty: unnamed)."""
 
     array: Any
     letters: str | None = None
@@ -52,8 +52,9 @@ class Stored:
 
 def open_stored(path: Path, scene: int | str | None, whole: bool, stack: ExitStack) -> Stored:
     """Open ``path`` (see the module docstring). ``whole``: read every pixel into memory now;
-    else return a handle that reads what is sliced, valid until ``stack`` closes (lazy dask
-    arrays stay valid after). Library errors pass through (the caller names the file)."""
+    else read none yet (:func:`handle` reads what is sliced), valid until ``stack`` closes
+    (lazy dask arrays made of it stay valid after). Library errors pass through (the caller
+    names the file)."""
     if path.suffix.lower() == ".zarr" and path.is_dir():
         return _zarr(path, scene, whole)
     if not path.is_file():
@@ -79,7 +80,6 @@ def _several_scenes(path: Path, count: int) -> None:
 
 def _tiff(path: Path, scene: int | str | None, whole: bool, stack: ExitStack) -> Stored:
     import tifffile
-    import zarr
 
     from microseg.io.tiffmeta import tiff_metadata
 
@@ -99,8 +99,15 @@ def _tiff(path: Path, scene: int | str | None, whole: bool, stack: ExitStack) ->
         index = scene_index(path, scene, [s.name or str(i) for i, s in enumerate(series)])
     chosen = series[index]
     sizes, names = tiff_metadata(tif, index)
-    array = chosen.asarray() if whole else zarr.open(chosen.aszarr(), mode="r")
-    return Stored(array, chosen.axes, sizes, names)
+    return Stored(chosen.asarray() if whole else chosen, chosen.axes, sizes, names)
+
+
+def handle(array: Any) -> Any:
+    """``Stored.array`` ready to slice: a tifffile series as a ``zarr.Array`` that reads only the
+    pages and tiles sliced; anything else as it is."""
+    import zarr
+
+    return zarr.open(array.aszarr(), mode="r") if hasattr(array, "aszarr") else array
 
 
 def _zarr(path: Path, scene: int | str | None, whole: bool) -> Stored:

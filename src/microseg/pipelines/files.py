@@ -98,7 +98,7 @@ def _frames(item: InputItem, options: "SegmentOptions") -> list[InputItem]:
     it is segmented)."""
     import warnings
 
-    from microseg.io.images import read_image
+    from microseg.io.images import image_shape
     from microseg.io.select import frame_indices
     from microseg.io.stored import PIL_SUFFIXES
 
@@ -107,11 +107,11 @@ def _frames(item: InputItem, options: "SegmentOptions") -> list[InputItem]:
     try:
         with warnings.catch_warnings():            # reported when the frames are read
             warnings.simplefilter("ignore")
-            image = read_image(item.path, scene=options.scene, lazy=True,
-                               channel_axis=options.channel_axis)
-        if "T" not in image.axes:
+            axes, shape = image_shape(item.path, scene=options.scene,
+                                      channel_axis=options.channel_axis)
+        count = shape[axes.index("T")] if "T" in axes else 1
+        if count == 1:
             return [item]
-        count = image.array.shape[image.axes.index("T")]
         frames = frame_indices(slice(None) if options.frames is None else options.frames,
                                count, item.path)
     except MicrosegError:
