@@ -86,6 +86,15 @@ def test_an_ome_zarr_time_series_is_segmented_frame_by_frame(tmp_path, nuclei):
         ["a_t001_labels.tif"]
 
 
+def test_the_sequence_range_of_a_time_series_file_spans_its_chosen_channel(tmp_path):
+    from microseg.pipelines.files import SegmentOptions, sequence_range
+
+    data = np.random.default_rng(5).integers(0, 5000, (4, 2, 16, 16), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "a.tif", data, imagej=True, metadata={"axes": "TCYX"})
+    assert sequence_range(tmp_path / "a.tif", SegmentOptions(channels=1)) == \
+        (data[:, 1].min(), data[:, 1].max())
+
+
 def test_an_imagej_hyperstack_gives_its_pixel_size_to_the_measurements(tmp_path, nuclei):
     (image, _), (expected, _) = nuclei
     tifffile.imwrite(tmp_path / "a.tif", np.stack([_noise(), image]), imagej=True,

@@ -38,7 +38,7 @@ __all__ = ["IMAGE_SUFFIXES", "MICROSCOPE_SUFFIXES", "PIL_SUFFIXES", "TIFF_SUFFIX
 PNG_COMPRESS_LEVEL = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Image:
     """An image as read: ``array`` (numpy, or dask with ``lazy=True``) with axes ``axes``
     (letters of ``TCZYXS``, e.g. ``"CYX"``), ``spacing`` the pixel size in µm of each spatial
