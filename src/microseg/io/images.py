@@ -73,7 +73,8 @@ def read_image(path: str | Path, *, channels: Channels | None = None,
             read; default the first (with a warning when there are several).
         channel_axis: axis of the file's array holding channels, for a file that does not name
             its axes (a ``.npy`` or plain TIFF with a small first or last axis).
-        lazy: return a dask array (nothing read until computed).
+        lazy: return a dask array (nothing read until computed; damaged pixel data then
+            raises when computed, with the reading library's error).
 
     Raises :class:`InputError` naming the file when it is missing, of an unknown type, corrupt,
     empty, ambiguous about its axes without ``channel_axis``, or has no such channel (the
