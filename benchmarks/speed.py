@@ -14,7 +14,9 @@ for large tensors (:mod:`microseg.malloc`); ``--no-malloc-tuning`` measures with
 
 Inputs (synthetic, written to a temporary TIFF first): ``sparse`` and ``dense`` — a 2048×2048
 ``nuclei2d`` image at 8 % and 45 % coverage; ``stack`` — a 64×512×512 ``nuclei3d`` stack,
-segmented slice by slice (no z context; the predictor's default tiles). Models: ``unet`` (base
+segmented slice by slice (no z context; the predictor's default tiles); ``phase`` (not run
+unless named) — a 2048×2048 phase-contrast mosaic of the Usiigaci ``val`` fields from
+``$MICROSEG_DATA``, for the whole-cell model (``--checkpoint cells``). Models: ``unet`` (base
 16, depth 4) and the ``xbnet`` preset with **untrained weights** (the network's speed does not
 depend on them), or a trained checkpoint with ``--checkpoint``. Each row (after a warm-up on a
 small image) is the median of ``--repeats`` runs (by end-to-end time; one run varies by ±15 % here):
@@ -54,11 +56,13 @@ from microseg.pipelines.cells import maps_to_labels
 from microseg.pipelines.model import load_model
 from microseg.targets import build as build_target
 
+REPO = Path(__file__).resolve().parents[1]
 MODELS = {"unet": dict(base_channels=16, depth=4, out_channels=3), "xbnet": {}}
 META = {"target": {"name": "three_class"}, "post": {"name": "three_class", "params": {}}}
 CASES = {"sparse": ("nuclei2d", dict(shape=(2048, 2048), coverage=0.08)),
          "dense": ("nuclei2d", dict(shape=(2048, 2048), coverage=0.45)),
-         "stack": ("nuclei3d", dict(shape=(64, 512, 512)))}
+         "stack": ("nuclei3d", dict(shape=(64, 512, 512))),
+         "phase": ("usiigaci", dict(shape=(2048, 2048)))}
 
 
 def make_inputs(cases: list[str], slices: int, folder: Path) -> dict[str, tuple[Path, np.ndarray]]:
@@ -66,13 +70,37 @@ def make_inputs(cases: list[str], slices: int, folder: Path) -> dict[str, tuple[
     out = {}
     for case in cases:
         kind, params = CASES[case]
+        path = folder / f"{case}.tif"
+        if kind == "usiigaci":
+            image, labels = usiigaci_mosaic(params["shape"])
+            write_image(path, image)
+            out[case] = (path, labels)
+            continue
         if case == "stack":
             params = {**params, "shape": (slices, *params["shape"][1:])}
         sample = synthetic.generate(kind, seed=0, **params)
-        path = folder / f"{case}.tif"
         write_image(path, sample.image)
         out[case] = (path, sample.labels)
     return out
+
+
+def usiigaci_mosaic(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A phase-contrast image of ``shape``: the Usiigaci ``val`` fields (``$MICROSEG_DATA``) tiled
+    row by row, each cut to a 1024² (or smaller) tile, with their labels (ids kept unique)."""
+    folder = Path(os.environ.get("MICROSEG_DATA", REPO.parent / "shared" / "data")) / "usiigaci"
+    names = (folder / "val.txt").read_text(encoding="utf-8").split()
+    image, labels = np.zeros(shape, np.uint8), np.zeros(shape, np.int32)
+    tile, index = 1024, 0
+    for y in range(0, shape[0], tile):
+        for x in range(0, shape[1], tile):
+            name = names[index % len(names)]
+            index += 1
+            field = read_array(folder / "images" / f"{name}.png")
+            truth = read_array(folder / "labels" / f"{name}.tif").astype(np.int32)
+            h, w = min(tile, shape[0] - y, field.shape[0]), min(tile, shape[1] - x, field.shape[1])
+            image[y:y + h, x:x + w] = field[:h, :w]
+            labels[y:y + h, x:x + w] = np.where(truth[:h, :w] > 0, truth[:h, :w] + labels.max(), 0)
+    return image, labels
 
 
 def predictors(args: argparse.Namespace) -> list[tuple[str, str, Predictor]]:
@@ -143,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"],
                         choices=["torch", "onnxruntime"])
-    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--cases", nargs="+", default=["sparse", "dense", "stack"],
+                        choices=list(CASES))
     parser.add_argument("--checkpoint", help="time this trained checkpoint (or bundled model "
                                              "name) instead")
     parser.add_argument("--slices", type=int, default=64, help="slices of the stack case")

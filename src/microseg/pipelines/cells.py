@@ -25,11 +25,13 @@ microseg`` stays light).
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
-from microseg.pipelines.model import bundled_edge_classifier, load_model
+from microseg.pipelines.model import AUTO_MODEL, NUCLEI_MODEL, bundled_edge_classifier, \
+    load_model, pick_model
 from microseg.pipelines.names import PIPELINES
 
 if TYPE_CHECKING:
@@ -88,7 +90,8 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
             are given, and whose channels must be as many as the model takes (the error lists
             them by name).
         model: checkpoint / ONNX path, Predictor, module or bundled name (see
-            :func:`~microseg.pipelines.model.load_model`).
+            :func:`~microseg.pipelines.model.load_model`); ``"auto"``: the bundled model for
+            this image (:func:`~microseg.pipelines.model.pick_model`; logged).
         tta: ``none`` | ``mean`` | ``max`` (default: the predictor's).
         tile: tile size in pixels (default: the predictor's).
         post: post-processing name (:data:`microseg.post.registry.POSTPROCESSORS`); default the
@@ -118,15 +121,19 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
     """
     import numpy as np
 
+    from microseg.io.axes import single_image_channel_axis
     from microseg.io.images import Image
 
+    read = image if isinstance(image, Image) else None
+    if read is not None:
+        image, spacing = read.array, read.spacing if spacing is None else spacing
+    if isinstance(model, str) and model == AUTO_MODEL:
+        model = auto_model(image, single_image_channel_axis(read.axes, read.path)
+                           if read is not None and channel_axis is None else channel_axis)
     predictor = load_model(model)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
-    if isinstance(image, Image):
-        channel_axis = image_channel_axis(image, predictor) if channel_axis is None \
-            else channel_axis
-        spacing = image.spacing if spacing is None else spacing
-        image = image.array
+    if read is not None and channel_axis is None:
+        channel_axis = image_channel_axis(read, predictor)
     image = np.asarray(image)
     fixed = diameter == FIXED
     diameter = None if fixed else diameter
@@ -195,6 +202,19 @@ def image_channel_axis(image: "Image", predictor: "Predictor") -> int | None:
                                      f"{count}: {describe_channels(count, names)}; choose "
                                      f"with --channel (channels=), e.g. --channel {example}")
     return axis
+
+
+def auto_model(image: Any, channel_axis: int | None = None) -> str:
+    """The bundled model ``model="auto"`` runs on ``image``: chosen on a 2D grey or RGB image,
+    else the nuclei model."""
+    import numpy as np
+
+    image = np.asarray(image)
+    planar = channel_axis is None and (image.ndim == 2
+                                       or (image.ndim == 3 and image.shape[-1] in (3, 4)))
+    name = pick_model(image) if planar else NUCLEI_MODEL
+    logging.getLogger(__name__).info("model auto: %s", name)
+    return name
 
 
 def scale_within_limits(trained: float, diameter: float) -> float:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from microseg.infer.predictor import Predictor
+
+#: ``model="auto"``: the bundled model for the image, chosen by :func:`pick_model`.
+AUTO_MODEL = "auto"
+#: The bundled models :func:`pick_model` chooses between.
+NUCLEI_MODEL, CELLS_MODEL = "default", "cells"
 
 
 def load_model(model: Any = "default", **options: Any) -> "Predictor":
@@ -36,3 +43,13 @@ def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> 
     from microseg.zoo import edge_classifier_for
 
     return edge_classifier_for(model)
+
+
+def pick_model(image: "np.ndarray", path: str | None = None) -> str:
+    """The bundled model for a 2D image ``(Y, X)`` / ``(Y, X, C)``: ``cells`` (whole cells) when
+    it looks label-free (phase contrast, DIC; :func:`~microseg.data.modality.looks_label_free`),
+    else ``default`` (nuclei in fluorescence, bright-field, H&E). Whole cells in fluorescence
+    cannot be told from nuclei by their pixels: name ``cells`` for them."""
+    from microseg.data.modality import looks_label_free
+
+    return CELLS_MODEL if looks_label_free(image, path) else NUCLEI_MODEL
