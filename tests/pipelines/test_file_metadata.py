@@ -108,8 +108,9 @@ def test_an_imagej_hyperstack_gives_its_pixel_size_to_the_measurements(tmp_path,
 def test_ms_segment_takes_the_image_read_with_its_channel(tmp_path, nuclei):
     (image, _), (expected, _) = nuclei
     path = _ome_tiff(tmp_path / "a.ome.tif", image)
-    np.testing.assert_array_equal(ms.segment(ms.read_image(path, channels="DAPI"), "default"),
-                                  expected)
+    for model in ("default", "auto"):               # auto: a fluorescent image picks default
+        np.testing.assert_array_equal(ms.segment(ms.read_image(path, channels="DAPI"), model),
+                                      expected)
     with pytest.raises(InputError, match=r"the model takes 1 channel\(s\), the image has 2: "
                                          r"0 'noise', 1 'DAPI'; choose with --channel"):
         ms.segment(ms.read_image(path), "default")
