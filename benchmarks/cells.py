@@ -34,7 +34,7 @@ import torch
 
 from dsb2018 import data_root
 from microseg.io.ctc import CTCSequence
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics import evaluate_arrays
 from microseg.pipelines.cells import segment
@@ -57,7 +57,7 @@ def held_out(set_name: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     if sequence is None:
         folder = root / "usiigaci"
         for name in (folder / "val.txt").read_text(encoding="utf-8").split():
-            yield name, read_image(folder / "images" / f"{name}.png"), \
+            yield name, read_array(folder / "images" / f"{name}.png"), \
                 read_labels(folder / "labels" / f"{name}.tif")
         return
     seq = CTCSequence(root / sequence)

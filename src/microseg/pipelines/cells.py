@@ -29,7 +29,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.config import check_choice
-from microseg.errors import ConfigError
+from microseg.errors import ConfigError, InputError
 from microseg.pipelines.model import AUTO_MODEL, NUCLEI_MODEL, bundled_edge_classifier, \
     load_model, pick_model
 from microseg.pipelines.names import PIPELINES
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from microseg.infer.predictor import Predictor
+    from microseg.io.images import Image
     from microseg.models.meta import ModelMeta
 
 INSTANCES_3D = ("stack", "stitch")
@@ -74,7 +75,7 @@ PROBE_MIN_SIDE = 32
 FIXED = "model"
 
 
-def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
+def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | None = None,
             tile: int | tuple[int, ...] | None = None, post: str | None = None,
             post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
             pixel_size: float | None = None, z_context: str | None = None,
@@ -87,7 +88,10 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
 
     Args:
         image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
-            ``channel_axis``.
+            ``channel_axis``; or an :class:`~microseg.io.images.Image` (``ms.read_image``),
+            whose channel axis and pixel size are used unless ``channel_axis`` / ``spacing``
+            are given, and whose channels must be as many as the model takes (the error lists
+            them by name).
         model: checkpoint / ONNX path, Predictor, module or bundled name (see
             :func:`~microseg.pipelines.model.load_model`); ``"auto"``: the bundled model for
             this image (:func:`~microseg.pipelines.model.pick_model`; logged).
@@ -120,10 +124,19 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     """
     import numpy as np
 
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.images import Image
+
+    read = image if isinstance(image, Image) else None
+    if read is not None:
+        image, spacing = read.array, read.spacing if spacing is None else spacing
     if isinstance(model, str) and model == AUTO_MODEL:
-        model = auto_model(image, channel_axis)
+        model = auto_model(image, single_image_channel_axis(read.axes, read.path)
+                           if read is not None and channel_axis is None else channel_axis)
     predictor = load_model(model)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
+    if read is not None and channel_axis is None:
+        channel_axis = image_channel_axis(read, predictor)
     image = np.asarray(image)
     fixed = diameter == FIXED
     diameter = None if fixed else diameter
@@ -174,6 +187,24 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
         return first
     return labels_at(trained / factor)
+
+
+def image_channel_axis(image: "Image", predictor: "Predictor") -> int | None:
+    """The channel axis of ``image`` (None without one; a time axis is an
+    :class:`InputError`), checked to hold the model's number of channels."""
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.select import describe_channels
+
+    axis = single_image_channel_axis(image.axes, image.path)
+    count = None if axis is None else image.array.shape[axis]
+    wanted = predictor.in_channels
+    if count is not None and count != wanted:
+        names = image.channel_names if len(image.channel_names) == count else ()
+        example = ",".join(names[:wanted] or map(str, range(min(wanted, count))))
+        raise InputError(image.path, f"the model takes {wanted} channel(s), the image has "
+                                     f"{count}: {describe_channels(count, names)}; choose "
+                                     f"with --channel (channels=), e.g. --channel {example}")
+    return axis
 
 
 def auto_model(image: Any, channel_axis: int | None = None) -> str:
