@@ -40,8 +40,8 @@ def test_an_unknown_key_is_rejected_naming_the_file_and_key(tmp_path):
     with pytest.raises(ConfigError, match=r"default\.yaml.*unknown key.*accuracy"):
         read_card(path)
     data = _default_data()
-    data["training"]["data"][0]["doi"] = "10.1038/x"
-    with pytest.raises(ConfigError, match=r"unknown key.*doi"):
+    data["training"]["data"][0]["url"] = "https://example.org"
+    with pytest.raises(ConfigError, match=r"unknown key.*url"):
         read_card(_write(tmp_path, "default", data))
 
 

@@ -15,8 +15,7 @@ import torch
 from microseg.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
-
-
+#: onnxruntime's GPU provider (the ``onnxruntime-gpu`` package).
 CUDA_PROVIDER = "CUDAExecutionProvider"
 
 
@@ -34,11 +33,12 @@ def parse_device(device: str | torch.device) -> torch.device:
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """Where PyTorch runs the network: ``auto`` (or None) is the first GPU when
+    """Where PyTorch runs the network: ``auto`` (or None) is the current GPU when
     ``torch.cuda.is_available()``, else the CPU; ``cuda`` / ``cuda:N`` raise
-    :class:`~microseg.errors.ConfigError` when torch sees no such GPU."""
+    :class:`~microseg.errors.ConfigError` when torch sees no such GPU. A CUDA device comes back
+    with its index (``cuda`` → ``cuda:0`` on the current GPU 0)."""
     if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     resolved = parse_device(device)
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
@@ -50,6 +50,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         if resolved.index is not None and resolved.index >= count:
             raise ConfigError(f"device {str(device)!r} requested but torch sees {count} CUDA "
                               f"GPU(s)")
+        return torch.device("cuda", torch.cuda.current_device() if resolved.index is None
+                            else resolved.index)
     return resolved
 
 
@@ -61,9 +63,9 @@ def onnx_device(device: str | torch.device | None = "auto") -> torch.device:
 
     has_cuda = CUDA_PROVIDER in onnxruntime.get_available_providers()
     if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if has_cuda else "cpu")
+        device = "cuda" if has_cuda else "cpu"
     resolved = parse_device(device)
     if resolved.type == "cuda" and not has_cuda:
         raise ConfigError(f"device {str(device)!r} requested but onnxruntime has no CUDA "
                           f"provider (install onnxruntime-gpu, or use the torch backend)")
-    return resolved
+    return torch.device("cuda", resolved.index or 0) if resolved.type == "cuda" else resolved

@@ -66,10 +66,29 @@ class NetworkLayout:
     def record(self, shape: tuple[int, ...], dynamic: bool) -> dict[str, Any]:
         """The layout as plain data, stored in an exported file, for the traced example
         ``shape`` ``(N, C, *spatial)``; ``dynamic``: the graph takes any spatial size."""
-        return {"heads": self.heads, "in_channels": self.in_channels,
-                "activations": list(self.activations), "dims": self.dims,
-                "divisor": self.divisor, "pad_mode": self.pad_mode, "dynamic": dynamic,
-                "shape": list(shape[1:]), "raw_input": self.raw_input}
+        record = {"heads": self.heads, "in_channels": self.in_channels,
+                  "activations": list(self.activations), "dims": self.dims,
+                  "divisor": self.divisor, "pad_mode": self.pad_mode, "dynamic": dynamic,
+                  "shape": list(shape[1:]), "raw_input": self.raw_input}
+        if self.raw_input:
+            from microseg.infer.standalone import EXCLUDED, INCLUDED
+
+            record.update(includes=INCLUDED, excludes=EXCLUDED)
+        return record
+
+    def description(self) -> str:
+        """One paragraph on the exported graph's input and output (its ONNX ``doc_string``)."""
+        spatial = "Y, X" if self.dims == 2 else "Z, Y, X"
+        text = (f"microseg network. Output '{OUTPUT}' (N, {sum(k for _, k in self.heads)}, "
+                f"{spatial}) float32: heads {[h for h, _ in self.heads]} activated "
+                f"({', '.join(self.activations)}).")
+        if not self.raw_input:
+            return (f"{text} Input '{INPUT}' (N, {self.in_channels}, {spatial}) float32, "
+                    f"normalised, sizes multiples of {self.divisor}.")
+        from microseg.infer.standalone import EXCLUDED, INCLUDED
+
+        return (f"{text} Input '{INPUT}' (N, {self.in_channels}, {spatial}) float32 raw "
+                f"intensities, any size. Included: {INCLUDED}. Left to microseg: {EXCLUDED}.")
 
 
 def write_onnx(network: nn.Module, layout: NetworkLayout, path: str | Path,
@@ -152,6 +171,7 @@ def _with_metadata(data: bytes, layout: NetworkLayout, shape: tuple[int, ...],
     from microseg.models.checkpoint import plain_data
 
     model = onnx.load_from_string(data)
+    model.doc_string = layout.description()
     for key, value in ((META_KEY, plain_data(dict(layout.meta))),
                        (LAYOUT_KEY, layout.record(shape, dynamic))):
         entry = model.metadata_props.add()

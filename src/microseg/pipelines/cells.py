@@ -76,7 +76,7 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             instances3d: str = "stitch", spacing: Sequence[float] | None = None,
             channel_axis: int | None = None,
             intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
-            edge_classifier: Any = None) -> "np.ndarray":
+            edge_classifier: Any = None, device: str | None = None) -> "np.ndarray":
     """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
     needed), 0 = background.
 
@@ -111,10 +111,13 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
             train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses the
             bundled model's own when ``model`` names one, else each face's mean membrane
             probability as its cut probability.
+        device: where the network runs: ``auto`` (a CUDA GPU when torch sees one), ``cpu``,
+            ``cuda`` or ``cuda:N`` (:func:`~microseg.infer.device.resolve_device`); default
+            ``auto``, or the device of a Predictor given.
     """
     import numpy as np
 
-    predictor = load_model(model)
+    predictor = load_model(model, device=device)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
     image = np.asarray(image)
     fixed = diameter == FIXED
