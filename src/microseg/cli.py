@@ -316,8 +316,12 @@ def _train_config(args: argparse.Namespace) -> Any:
                  help="override a configuration value, e.g. --set validation.tune=null "
                       "(repeatable)"),
              arg("--threads", type=int, help="torch threads (default: all cores)"),
+             arg("--device", metavar="auto|cpu|cuda",
+                 help="where the network runs (default: the config's, auto)"),
          ])
 def _run_tune(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import torch
 
     from microseg.train.retune import tune_checkpoint
@@ -325,6 +329,8 @@ def _run_tune(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = _train_config(args)
+    if args.device is not None:
+        config = dataclasses.replace(config, device=args.device)
     tuning, path = tune_checkpoint(config, args.checkpoint, out=args.out, progress=True)
     metric = config.validation.metric
     for row in tuning.table:

@@ -387,7 +387,7 @@ class Predictor:
         name = self.source if self.source is not None else type(self.model).__name__
         return (f"Predictor({str(name)!r}, backend={self.backend!r}, dims={self.dims}, "
                 f"in_channels={self.in_channels}, heads={self.heads}, tta={self.tta!r}, "
-                f"precision={self.precision!r})")
+                f"precision={self.precision!r}, device={str(self.device)!r})")
 
 
 def export_onnx(predictor_or_model: Predictor | nn.Module, path: str | Path,

@@ -363,14 +363,15 @@ def documentation(predictor: "Predictor", card: "ModelCard") -> str:
         name, params = default_post(predictor.meta, heads)
         lines += ["The bioimage.io specification has no post-processing that turns these maps "
                   f"into cells; microseg runs `{name}` with `{params}` (`config.microseg.post`):",
-                  "", "```python", "import microseg as ms",
-                  f"labels = ms.post.registry.postprocess({name!r}, maps[0], **{params!r})",
-                  "```", "", "or the whole pipeline: `microseg segment IMAGE --model "
-                  f"{card.name}`.", ""]
+                  "", "```python", "from microseg.post.registry import postprocess",
+                  f"labels = postprocess({name!r}, maps[0], **{params!r})",
+                  "```", "", "or the whole pipeline, which reads this package: `microseg segment "
+                  "IMAGE --model PACKAGE.zip`.", ""]
     else:
         lines += [f"Instances come from microseg's `{card.pipeline}` pipeline (superpixels, "
                   "region graph, multicut) on the boundary map: `microseg segment IMAGE "
-                  f"--model {card.name} --pipeline {card.pipeline}`.", ""]
+                  f"--model PACKAGE.zip --pipeline {card.pipeline}` (the edge classifier of "
+                  "the bundled model is not in the package).", ""]
     lines += ["## Training data", ""]
     lines += [f"- **{d.name}**: {d.description}. {d.citation}. Licence: {d.licence}."
               for d in card.training.data]

@@ -35,6 +35,11 @@ def export_model(model: Any, *, onnx: str | Path | None = None,
     if onnx is None and torchscript is None and bioimageio is None:
         raise ConfigError("nothing to export: give an ONNX, TorchScript or bioimage.io output "
                           "(--onnx, --torchscript, --bioimageio)")
+    if onnx is not None or bioimageio is not None:
+        _require("onnx", "onnx")
+        _require("onnxruntime", "onnx")
+    if bioimageio is not None:
+        _require("bioimageio.spec", "bioimageio")
     written: list[Path] = []
     if onnx is not None or torchscript is not None:
         predictor = load_model(model, device="cpu")
@@ -48,3 +53,12 @@ def export_model(model: Any, *, onnx: str | Path | None = None,
 
         written.append(write_bioimageio(model, bioimageio, card=card))
     return written
+
+
+def _require(module: str, extra: str) -> None:
+    """A :class:`ConfigError` naming the extra to install when ``module`` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module.partition(".")[0]) is None or \
+            importlib.util.find_spec(module) is None:
+        raise ConfigError(f"this export needs {module}: pip install 'microseg[{extra}]'")
