@@ -18,9 +18,10 @@ from microseg.infer.standalone import RawInputNetwork, percentiles
 from microseg.models.checkpoint import save_checkpoint
 
 
-def _predictor(normalization=None, in_channels=1, tmp_path=None):
+def _predictor(normalization=None, in_channels=1, tmp_path=None, pad_mode="reflect"):
     torch.manual_seed(0)
-    model = models.build("unet", base_channels=8, depth=3, in_channels=in_channels).eval()
+    model = models.build("unet", base_channels=8, depth=3, in_channels=in_channels,
+                         pad_mode=pad_mode).eval()
     meta = {"target": {"name": "three_class"},
             "normalization": normalization or {"method": "percentile",
                                                "dark_background": True}}
@@ -30,7 +31,10 @@ def _predictor(normalization=None, in_channels=1, tmp_path=None):
 
 
 def _nuclei(shape, seed=0, bright_background=False):
-    image = synthetic.generate("nuclei2d", seed=seed, shape=shape).image.astype(np.float32)
+    """A synthetic nuclei image ``shape`` (cut from a larger one when a side is below 8 px)."""
+    full = tuple(max(n, 8) for n in shape)
+    image = synthetic.generate("nuclei2d", seed=seed, shape=full).image.astype(np.float32)
+    image = image[:shape[0], :shape[1]]
     return image.max() - image if bright_background else image
 
 
@@ -52,13 +56,21 @@ def test_percentiles_are_numpys_linear_percentiles(values):
 
 
 @pytest.mark.parametrize("shape, bright", [((77, 101), False), ((64, 90), True),
-                                           ((9, 30), False)])
+                                           ((9, 30), False), ((1, 30), False)])
 def test_raw_input_network_gives_the_predictors_maps(shape, bright):
     predictor = _predictor()
     image = _nuclei(shape, bright_background=bright)
     prediction = predictor.prediction(image)
     assert prediction.bright_background == bright     # the inversion is exercised both ways
     np.testing.assert_allclose(_raw(predictor, image), prediction.maps, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad_mode", ["replicate", "constant"])
+def test_every_padding_mode_matches_the_predictor(pad_mode):
+    predictor = _predictor(pad_mode=pad_mode)
+    for shape in ((37, 50), (1, 21)):
+        image = _nuclei(shape, seed=4)
+        np.testing.assert_allclose(_raw(predictor, image), predictor.predict(image), atol=1e-5)
 
 
 @pytest.mark.parametrize("normalization", [

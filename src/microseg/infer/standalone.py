@@ -13,7 +13,7 @@ the model's scale without TTA:
 - the inversion of bright-background images when the model records ``dark_background``
   (median of the normalised image's regular grid sample above
   :data:`~microseg.preprocess.normalize.BRIGHT_BACKGROUND`);
-- the padding to a multiple of the model's down-sampling factor (``pad_mode``, split evenly,
+- the padding to a multiple of the model's down-sampling factor (``pad_mode``, split evenly;
   ``replicate`` when an axis is too short to reflect) and the crop back.
 
 All shapes are computed by tensor operations, so a trace (ONNX, TorchScript) works at any size.
@@ -28,7 +28,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from microseg.errors import ConfigError
+from microseg.config import check_choice
+from microseg.models.base import PAD_MODES
 from microseg.preprocess.normalize import BRIGHT_BACKGROUND, MEDIAN_SAMPLES, OUTLIER_SPANS, \
     Normalization
 
@@ -77,12 +78,9 @@ def _median(values: torch.Tensor) -> torch.Tensor:
     return (ordered.gather(1, lower) + ordered.gather(1, upper))[:, 0] / 2
 
 
-def _pad_index(size: torch.Tensor, before: torch.Tensor, total: torch.Tensor,
-               replicate: torch.Tensor) -> torch.Tensor:
-    """Indices along an axis of length ``size`` that pad it by ``before`` and ``total -
-    before`` pixels (0-d long tensors), reflecting as ``F.pad`` does, or repeating the edge
-    pixels when ``replicate``."""
-    index = torch.arange(0, size + total, dtype=torch.long) - before
+def _pad_index(index: torch.Tensor, size: torch.Tensor, replicate: torch.Tensor) -> torch.Tensor:
+    """``index`` (positions along an axis of length ``size``, some outside it) mapped inside
+    by reflection as ``F.pad`` reflects, or to the nearest edge pixel when ``replicate``."""
     reflected = torch.where(index < 0, -index, index)
     reflected = torch.where(reflected >= size, 2 * (size - 1) - reflected, reflected)
     clamped = torch.minimum(torch.clamp(index, min=0), size - 1)
@@ -100,10 +98,7 @@ class RawInputNetwork(nn.Module):
     def __init__(self, network: nn.Module, normalization: Normalization, dims: int,
                  divisor: int, pad_mode: str = "reflect"):
         super().__init__()
-        if normalization.method not in ("percentile", "minmax", "sequence", "none"):
-            raise ConfigError(f"cannot export normalisation {normalization.method!r}")
-        if pad_mode not in ("reflect", "replicate"):
-            raise ConfigError(f"cannot export padding {pad_mode!r} (reflect or replicate)")
+        check_choice("pad_mode", pad_mode, PAD_MODES)
         self.network = network
         self.normalization = normalization
         self.dims, self.divisor, self.pad_mode = int(dims), int(divisor), pad_mode
@@ -152,7 +147,14 @@ class RawInputNetwork(nn.Module):
         for size, before, total in zip(sizes, befores, totals):   # too short to reflect
             replicate = replicate | (total - before >= size)
         for axis, size, before, total in zip(axes, sizes, befores, totals):
-            x = x.index_select(axis, _pad_index(size, before, total, replicate))
+            index = torch.arange(0, size + total, dtype=torch.long) - before
+            if self.pad_mode == "constant":                      # zeros outside
+                inside = ((index >= 0) & (index < size)).to(x.dtype)
+                shape = [1] * x.dim()
+                shape[axis] = -1
+                x = x.index_select(axis, torch.clamp(index, 0) % size) * inside.reshape(shape)
+            else:
+                x = x.index_select(axis, _pad_index(index, size, replicate))
         y = self.network(x)
         for axis, size, before in zip(axes, sizes, befores):
             y = y.index_select(axis, torch.arange(0, size) + before)
