@@ -14,7 +14,7 @@ from microseg.data import synthetic
 from microseg.errors import InputError
 from microseg.infer import export_onnx, export_torchscript, read_onnx
 from microseg.infer.predictor import Predictor
-from microseg.infer.standalone import RawInputNetwork, percentiles
+from microseg.infer.standalone import percentiles
 from microseg.models.checkpoint import save_checkpoint
 
 

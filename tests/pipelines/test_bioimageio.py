@@ -2,6 +2,7 @@
 bioimageio.core's own ``test_model`` (which reproduces the test output from the test input with
 each weights format and its preprocessing), read back by microseg without running code, and
 refused with a clear error when the card is missing or wrong."""
+import io
 import pathlib
 import zipfile
 
@@ -47,14 +48,7 @@ def package(tiny, tmp_path_factory):
     return write_bioimageio(checkpoint, tmp_path_factory.mktemp("pkg") / "tiny.zip", card=card)
 
 
-def _rdf(package):
-    with zipfile.ZipFile(package) as archive:
-        return yaml.safe_load(archive.read("rdf.yaml")), archive
-
-
 def _array(package, name):
-    import io
-
     with zipfile.ZipFile(package) as archive:
         return np.load(io.BytesIO(archive.read(name)))
 
@@ -96,8 +90,6 @@ def test_test_output_is_what_microseg_predicts_and_the_package_reads_back(packag
 
 
 def test_cover_shows_the_test_image_beside_its_segmentation(package):
-    import io
-
     from PIL import Image
 
     from microseg.io.overlay import render_overlay
@@ -149,7 +141,7 @@ def test_reading_a_package_never_runs_its_code(package, tmp_path):
         for name in source.namelist():
             data = source.read(name)
             if name == "weights.pt":
-                buffer = __import__("io").BytesIO()
+                buffer = io.BytesIO()
                 torch.save({"model.x": _Touch(marker)}, buffer)
                 data = buffer.getvalue()
             target.writestr(name, data)
@@ -196,8 +188,6 @@ def test_bundled_default_model_exports_a_package_bioimageio_core_passes(tmp_path
     image = _array(out, "test_input.npy")[0, 0]
     np.testing.assert_allclose(Predictor(out).predict(image),
                                zoo.load_model("default").predict(image), atol=1e-6)
-    import io
-
     from PIL import Image
 
     with zipfile.ZipFile(out) as archive:

@@ -47,6 +47,16 @@ CHANNEL_NAMES = {"three_class": ["background", "boundary", "cell"],
 #: Spatial size of the synthetic test image: per axis for 2D models, (Z, Y, X) for 3D ones.
 TEST_SHAPE = {2: (256, 256), 3: (32, 128, 128)}
 ARCHITECTURE_FILE = "microseg_network.py"
+#: What each normalisation method becomes in a package (README), ``{0}`` / ``{1}`` the
+#: percentiles.
+NORMALIZATION_TEXT = {
+    "percentile": "the {0:g} and {1:g} percentiles of each image mapped to 0 and 1 "
+                  "(`scale_range`), then values clipped to the outlier bounds microseg uses "
+                  "(`clip`)",
+    "minmax": "the minimum and maximum of each image mapped to 0 and 1 (`scale_range`)",
+    "sequence": "the minimum and maximum of each image mapped to 0 and 1 (`scale_range`); "
+                "microseg maps those of a whole sequence or stack when it has them",
+    "none": "none (the network takes the intensities as they are)"}
 #: Checkpoint meta left out of ``config.microseg.meta`` (long records inference never reads).
 UNPACKED_META = ("post_tuning", "training")
 ARCHITECTURE_CALLABLE = "microseg_network"
@@ -270,9 +280,7 @@ def _write_cover(predictor: "Predictor", card: "ModelCard", image: np.ndarray, p
     channel_axis = None if predictor.in_channels == 1 else 0
     labels = segment(image, predictor, pipeline=card.pipeline, channel_axis=channel_axis,
                      edge_classifier=edge_classifier)
-    shown = image if channel_axis is None else np.moveaxis(image, 0, -1)
-    if shown.ndim == 3 and shown.shape[-1] not in (3, 4):          # stack or odd channels
-        shown = shown.mean(axis=-1) if channel_axis is not None else shown
+    shown = image if channel_axis is None else image.mean(axis=0)   # channels shown as grey
     empty = np.zeros_like(labels)
     write_image(path, np.concatenate([render_overlay(shown, empty),
                                       render_overlay(shown, labels)], axis=1))
@@ -339,12 +347,9 @@ def documentation(predictor: "Predictor", card: "ModelCard") -> str:
              f"image, sizes multiples of {predictor.divisor}. Output `maps`: channels "
              f"{', '.join(output_channels(predictor))}, activated "
              f"({', '.join(sorted(set(predictor.activations.values())))}).", "",
-             f"Preprocessing (in `rdf.yaml`): normalisation `{norm.method}`"
-             + (f" mapping the {norm.percentiles[0]:g} and {norm.percentiles[1]:g} percentiles "
-                f"of each image to 0 and 1" if norm.method == "percentile" else "")
-             + (", each channel on its own" if norm.per_channel else "")
-             + (", then clipping to the outlier bounds microseg uses"
-                if norm.method == "percentile" else "") + ".", ""]
+             f"Preprocessing (in `rdf.yaml`): normalisation `{norm.method}`: "
+             + NORMALIZATION_TEXT[norm.method].format(*norm.percentiles)
+             + (", each channel on its own" if norm.per_channel else "") + ".", ""]
     if norm.dark_background:
         lines += ["**Bright-background images** (bright-field, H&E): microseg inverts the "
                   "normalised image (1 − x) when its median lies above 0.5; bioimage.io "
