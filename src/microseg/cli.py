@@ -163,6 +163,9 @@ Z_CONTEXT_ARG = arg("--z-context", choices=["pseudocolor", "none"],
 BACKEND_ARG = arg("--backend", choices=["torch", "onnxruntime"], default="torch",
                   help="inference engine (default torch)")
 THREADS_ARG = arg("--threads", type=int, help="CPU threads (default: all cores)")
+DEVICE_ARG = arg("--device", default="auto", metavar="auto|cpu|cuda",
+                 help="where the network runs: auto (a CUDA GPU when torch sees one, else the "
+                      "CPU; default), cpu, cuda or cuda:N")
 PRECISION_ARG = arg("--precision", choices=["float32", "bfloat16"], default="float32",
                     help="torch backend: bfloat16 runs the network about 2x faster on CPUs "
                          "with native bf16 (AVX512-BF16, AMX) at slightly different maps "
@@ -171,9 +174,9 @@ PRECISION_ARG = arg("--precision", choices=["float32", "bfloat16"], default="flo
 
 def _predictor_options(args: argparse.Namespace) -> dict[str, Any]:
     """The Predictor options a command's arguments give (``tta``, ``threads``, and ``backend``,
-    ``precision``, ``tile`` when the command has them and they are set)."""
+    ``precision``, ``tile``, ``device`` when the command has them and they are set)."""
     options = {"tta": args.tta, "threads": args.threads}
-    for name in ("backend", "precision", "tile"):
+    for name in ("backend", "precision", "tile", "device"):
         if getattr(args, name, None) is not None:
             options[name] = getattr(args, name)
     return options
@@ -283,6 +286,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                       "model.params.base_channels=32 (repeatable)"),
              arg("--threads", type=int, help="torch threads (default: the config's, else all "
                                              "cores)"),
+             arg("--device", metavar="auto|cpu|cuda",
+                 help="where the network trains: auto (a CUDA GPU when torch sees one, else "
+                      "the CPU), cpu, cuda or cuda:N (default: the config's, auto)"),
              QUIET_ARG,
          ])
 def _run_train(args: argparse.Namespace) -> int:
@@ -293,6 +299,8 @@ def _run_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     if args.threads is not None:
         config = dataclasses.replace(config, threads=args.threads)
+    if args.device is not None:
+        config = dataclasses.replace(config, device=args.device)
     result = train(config, resume=args.resume, out=args.out, progress=not args.quiet,
                    stop_at=args.stop_at,
                    time_limit=None if args.minutes is None else 60.0 * args.minutes)
@@ -324,8 +332,12 @@ def _train_config(args: argparse.Namespace) -> Any:
                  help="override a configuration value, e.g. --set validation.tune=null "
                       "(repeatable)"),
              arg("--threads", type=int, help="torch threads (default: all cores)"),
+             arg("--device", metavar="auto|cpu|cuda",
+                 help="where the network runs (default: the config's, auto)"),
          ])
 def _run_tune(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import torch
 
     from microseg.train.retune import tune_checkpoint
@@ -333,6 +345,8 @@ def _run_tune(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = _train_config(args)
+    if args.device is not None:
+        config = dataclasses.replace(config, device=args.device)
     tuning, path = tune_checkpoint(config, args.checkpoint, out=args.out, progress=True)
     metric = config.validation.metric
     for row in tuning.table:
@@ -382,6 +396,7 @@ def _run_tune(args: argparse.Namespace) -> int:
              BACKEND_ARG,
              PRECISION_ARG,
              THREADS_ARG,
+             DEVICE_ARG,
              arg("--pipeline", choices=PIPELINES, default="cells",
                  help="cells: maps → post-processing (default); em-mc / em-lmc: grey EM images "
                       "or stacks (Z, Y, X) → the model's membrane map → superpixels → region "
@@ -487,6 +502,7 @@ def _run_track(args: argparse.Namespace) -> int:
                  help="test-time augmentation of the boundary maps (default none)"),
              TILE_ARG,
              THREADS_ARG,
+             DEVICE_ARG,
              arg("--overwrite", action="store_true", help="replace an existing classifier file"),
              QUIET_ARG,
          ])
@@ -526,6 +542,7 @@ def _run_train_edges(args: argparse.Namespace) -> int:
              BACKEND_ARG,
              PRECISION_ARG,
              THREADS_ARG,
+             DEVICE_ARG,
              arg("--overwrite", action="store_true",
                  help="replace an existing result (default: refuse one; finish the frames a "
                       "killed run into NN_RES left)"),
@@ -581,4 +598,26 @@ def _run_models(args: argparse.Namespace) -> int:
         raise ConfigError(f"`models info` needs a model name; available: "
                           f"{', '.join(zoo.available()) or 'none'}")
     print(zoo.describe(args.name))
+    return 0
+
+
+@command("export", help="Export a model for other tools: ONNX or TorchScript taking raw images "
+                        "(the normalisation inside), or a bioimage.io package (zip) that "
+                        "bioimageio.core, ilastik and deepImageJ run.",
+         arguments=[
+             arg("model", help="bundled model name (see `microseg models list`) or checkpoint "
+                               "(.pt)"),
+             arg("--onnx", metavar="OUT.onnx", help="write an ONNX model"),
+             arg("--torchscript", metavar="OUT.pt", help="write a TorchScript model"),
+             arg("--bioimageio", metavar="OUT.zip", help="write a bioimage.io model package"),
+             arg("--card", metavar="CARD.yaml",
+                 help="bioimageio: the model card (authors, licence, citations, documentation; "
+                      "default: a bundled model's own)"),
+         ])
+def _run_export(args: argparse.Namespace) -> int:
+    from microseg.pipelines.export import export_model
+
+    for path in export_model(args.model, onnx=args.onnx, torchscript=args.torchscript,
+                             bioimageio=args.bioimageio, card=args.card):
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -35,13 +35,22 @@ def test_card_parameters_and_channels_match_the_architecture_it_names(name):
     assert (card.edge_classifier is None) == (card.pipeline == "cells")
 
 
+@pytest.mark.parametrize("name", card_names())
+def test_every_card_names_what_an_exported_package_needs(name):
+    """Authors, an SPDX licence identifier and the DOIs of every training data source
+    (bioimage.io packages cite them)."""
+    card = read_card(CARDS_DIR / f"{name}.yaml")
+    assert card.authors and card.spdx_licence == "BSD-3-Clause"
+    assert all(d.doi and all(doi.startswith("10.") for doi in d.doi) for d in card.training.data)
+
+
 def test_an_unknown_key_is_rejected_naming_the_file_and_key(tmp_path):
     path = _write(tmp_path, "default", {**_default_data(), "accuracy": 0.99})
     with pytest.raises(ConfigError, match=r"default\.yaml.*unknown key.*accuracy"):
         read_card(path)
     data = _default_data()
-    data["training"]["data"][0]["doi"] = "10.1038/x"
-    with pytest.raises(ConfigError, match=r"unknown key.*doi"):
+    data["training"]["data"][0]["url"] = "https://example.org"
+    with pytest.raises(ConfigError, match=r"unknown key.*url"):
         read_card(_write(tmp_path, "default", data))
 
 

@@ -14,6 +14,12 @@ exactly as the model would and crops the maps afterwards. Spatial axes are expor
 and checked against PyTorch at a second size; a model whose graph does not generalise (e.g. one
 that derives extra inputs from the image size) is exported for the example size only and, when
 the PyTorch model is at hand, re-exported for each new tile size the runner meets.
+
+A :class:`~microseg.infer.standalone.RawInputNetwork` (``layout.raw_input``) is exported the
+same way for tools that know nothing of microseg: its input is the raw image, normalised and
+padded inside the graph, at any size (checked at a second size that is not a multiple of the
+divisor). Microseg itself runs the checkpoint instead (its predictor normalises whole images
+and tiles them).
 """
 from __future__ import annotations
 
@@ -45,7 +51,8 @@ class NetworkLayout:
     :meth:`~microseg.infer.predictor.Predictor.network_layout`): ``in_channels`` and spatial
     ``dims`` of the input, the total down-sampling factor ``divisor`` and the ``pad_mode`` the
     model pads its input with, the output ``heads`` ``(name, channels)`` in output order with
-    their ``activations``, and the checkpoint ``meta`` stored beside the graph."""
+    their ``activations``, the checkpoint ``meta`` stored beside the graph, and ``raw_input``:
+    the network takes raw images (a :class:`~microseg.infer.standalone.RawInputNetwork`)."""
 
     in_channels: int
     dims: int
@@ -54,6 +61,34 @@ class NetworkLayout:
     heads: list[tuple[str | None, int]]
     activations: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    raw_input: bool = False
+
+    def record(self, shape: tuple[int, ...], dynamic: bool) -> dict[str, Any]:
+        """The layout as plain data, stored in an exported file, for the traced example
+        ``shape`` ``(N, C, *spatial)``; ``dynamic``: the graph takes any spatial size."""
+        record = {"heads": self.heads, "in_channels": self.in_channels,
+                  "activations": list(self.activations), "dims": self.dims,
+                  "divisor": self.divisor, "pad_mode": self.pad_mode, "dynamic": dynamic,
+                  "shape": list(shape[1:]), "raw_input": self.raw_input}
+        if self.raw_input:
+            from microseg.infer.standalone import EXCLUDED, INCLUDED
+
+            record.update(includes=INCLUDED, excludes=EXCLUDED)
+        return record
+
+    def description(self) -> str:
+        """One paragraph on the exported graph's input and output (its ONNX ``doc_string``)."""
+        spatial = "Y, X" if self.dims == 2 else "Z, Y, X"
+        text = (f"microseg network. Output '{OUTPUT}' (N, {sum(k for _, k in self.heads)}, "
+                f"{spatial}) float32: heads {[h for h, _ in self.heads]} activated "
+                f"({', '.join(self.activations)}).")
+        if not self.raw_input:
+            return (f"{text} Input '{INPUT}' (N, {self.in_channels}, {spatial}) float32, "
+                    f"normalised, sizes multiples of {self.divisor}.")
+        from microseg.infer.standalone import EXCLUDED, INCLUDED
+
+        return (f"{text} Input '{INPUT}' (N, {self.in_channels}, {spatial}) float32 raw "
+                f"intensities, any size. Included: {INCLUDED}. Left to microseg: {EXCLUDED}.")
 
 
 def write_onnx(network: nn.Module, layout: NetworkLayout, path: str | Path,
@@ -74,15 +109,18 @@ def onnx_model_bytes(network: nn.Module, layout: NetworkLayout, example_shape: t
     model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see the module
     docstring); ``False`` exports exactly the example size (batch stays dynamic).
     """
-    shape = _example_shape(layout, example_shape)
+    shape = traced_shape(layout, example_shape)
     if dynamic:
         data = _trace(network, shape, dynamic=True)
-        if _generalises(network, data, shape, layout.divisor):
+        if generalises(network, lambda x: _session(data, None).run(None, {INPUT: x})[0],
+                       layout, shape):
             return _with_metadata(data, layout, shape, dynamic=True)
     return _with_metadata(_trace(network, shape, dynamic=False), layout, shape, dynamic=False)
 
 
-def _example_shape(layout: NetworkLayout, shape: tuple[int, ...]) -> tuple[int, ...]:
+def traced_shape(layout: NetworkLayout, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` ``(N, C, *spatial)`` checked against ``layout``, spatial sizes rounded up to
+    the divisor: the input a network is traced with."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != layout.dims + 2 or shape[1] != layout.in_channels or min(shape) < 1:
         raise InputError(None, f"example shape must be (N, {layout.in_channels}, "
@@ -108,13 +146,17 @@ def _trace(network: nn.Module, shape: tuple[int, ...], dynamic: bool) -> bytes:
     return buffer.getvalue()
 
 
-def _generalises(network: nn.Module, data: bytes, shape: tuple[int, ...], divisor: int) -> bool:
-    """Does the dynamic graph give PyTorch's maps at a second size (one divisor larger)?"""
-    other = shape[:2] + tuple(s + divisor for s in shape[2:])
+def generalises(network: nn.Module, run: Callable[[np.ndarray], np.ndarray],
+                layout: NetworkLayout, shape: tuple[int, ...]) -> bool:
+    """Does ``run`` (a traced ``network``) give PyTorch's maps at a second size: one divisor
+    larger than the traced ``shape``, and one pixel more for a raw-input network (which pads
+    inside its graph)?"""
+    extra = layout.divisor + (1 if layout.raw_input else 0)
+    other = shape[:2] + tuple(s + extra for s in shape[2:])
     x = np.random.default_rng(0).random(other, dtype=np.float32)
     try:
-        got = _session(data, threads=None).run(None, {INPUT: x})[0]
-    except Exception:   # onnxruntime raises its own error types for shape conflicts
+        got = np.asarray(run(x))
+    except Exception:   # onnxruntime / TorchScript raise their own error types for shape conflicts
         return False
     with torch.inference_mode():
         expected = network(torch.from_numpy(x)).numpy()
@@ -129,11 +171,9 @@ def _with_metadata(data: bytes, layout: NetworkLayout, shape: tuple[int, ...],
     from microseg.models.checkpoint import plain_data
 
     model = onnx.load_from_string(data)
-    record = {"heads": layout.heads, "in_channels": layout.in_channels,
-              "activations": list(layout.activations), "dims": layout.dims,
-              "divisor": layout.divisor, "pad_mode": layout.pad_mode, "dynamic": dynamic,
-              "shape": list(shape[1:])}
-    for key, value in ((META_KEY, plain_data(dict(layout.meta))), (LAYOUT_KEY, record)):
+    model.doc_string = layout.description()
+    for key, value in ((META_KEY, plain_data(dict(layout.meta))),
+                       (LAYOUT_KEY, layout.record(shape, dynamic))):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
     return model.SerializeToString()
@@ -161,19 +201,25 @@ def onnx_metadata(data: bytes, path: str | Path | None = None
         raise InputError(path, "ONNX model was not exported by microseg (no layout metadata)")
     layout = json.loads(props[LAYOUT_KEY])
     layout["heads"] = [(name, int(k)) for name, k in layout["heads"]]
+    layout.setdefault("raw_input", False)
     return json.loads(props.get(META_KEY, "{}")), layout
 
 
-def _session(data: bytes, threads: int | None):
+def _session(data: bytes, threads: int | None, device: torch.device | None = None):
+    """An ONNX Runtime session of ``data`` on the CPU, or on CUDA ``device`` (its CUDA
+    provider, with the CPU for the operators it lacks)."""
     import onnxruntime as ort
 
+    providers: list[Any] = ["CPUExecutionProvider"]
+    if device is not None and device.type == "cuda":
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(data, sess_options=options, providers=providers)
 
 
 class OnnxRunner:
@@ -181,16 +227,19 @@ class OnnxRunner:
 
     Each batch is padded to the divisor as the model pads (``pad_mode``) and the maps cropped
     back. A model exported for one size only is re-exported by ``exporter(shape)`` for a new
-    padded tile shape, or refused with :class:`InputError` when there is no exporter.
+    padded tile shape, or refused with :class:`InputError` when there is no exporter. ``device``:
+    the CPU (None) or a CUDA device (onnxruntime's CUDA provider).
     """
 
     def __init__(self, data: bytes, layout: dict[str, Any], threads: int | None = None,
-                 exporter: Callable[[tuple[int, ...]], bytes] | None = None):
+                 exporter: Callable[[tuple[int, ...]], bytes] | None = None,
+                 device: torch.device | None = None):
         self.layout = layout
         self.threads = threads
         self.exporter = exporter
+        self.device = device
         self.sessions = {None if layout["dynamic"] else tuple(layout["shape"][1:]):
-                         _session(data, threads)}
+                         _session(data, threads, device)}
 
     def _session_for(self, spatial: tuple[int, ...]):
         key = None if self.layout["dynamic"] else spatial
@@ -198,7 +247,7 @@ class OnnxRunner:
             if self.exporter is None:
                 raise InputError(None, f"the ONNX model was exported for spatial size "
                                        f"{tuple(self.layout['shape'][1:])} only, got {spatial}")
-            self.sessions[key] = _session(self.exporter(spatial), self.threads)
+            self.sessions[key] = _session(self.exporter(spatial), self.threads, self.device)
         return self.sessions[key]
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

@@ -27,10 +27,12 @@ grid. Three cases:
 
 Backends: ``torch`` (``torch.inference_mode``, channels-last layout, ``threads``) or
 ``onnxruntime`` (the network exported with :func:`export_onnx`; also used
-when the predictor is built from an ``.onnx`` file).
+when the predictor is built from an ``.onnx`` file); either on the CPU or a CUDA GPU
+(``device``, :func:`~microseg.infer.device.resolve_device`).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -43,6 +45,7 @@ from tqdm import tqdm
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
 from microseg.infer.activation import resolve_activations
+from microseg.infer.device import onnx_device, resolve_device
 from microseg.infer.inputs import Normalization, channels_first, spatial_ndim
 from microseg.infer.resample import resize, scaled_shape
 from microseg.infer.runners import PRECISIONS, Heads, MapsNetwork, TorchRunner, probe_heads
@@ -109,13 +112,18 @@ class Predictor:
         z_context: for a 2D model on stacks: ``pseudocolor`` or ``none``; default
             ``meta.z_context``, else ``pseudocolor`` for a 3-channel model and ``none``
             otherwise.
+        device: ``auto`` (a CUDA GPU when torch sees one, else the CPU), ``cpu``, ``cuda`` or
+            ``cuda:N``; a GPU torch cannot see is a :class:`ConfigError`. The onnxruntime
+            backend uses its CUDA provider when installed (``onnxruntime-gpu``) for ``auto``
+            and needs it for ``cuda``.
     """
 
     def __init__(self, model: str | Path | nn.Module, *, meta: Mapping[str, Any] | None = None,
                  backend: str = "torch", tile: int | tuple[int, ...] | None = None,
                  overlap: int | tuple[int, ...] | None = None, batch_size: int = 4,
                  tta: str = "none", threads: int | None = None, channels_last: bool = True,
-                 z_context: str | None = None, precision: str = "float32"):
+                 z_context: str | None = None, precision: str = "float32",
+                 device: str | torch.device | None = "auto"):
         check_choice("backend", backend, BACKENDS)
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
@@ -131,6 +139,8 @@ class Predictor:
             torch.set_num_threads(int(threads))
         self.source = None if isinstance(model, nn.Module) else Path(model)
         self.network: MapsNetwork | None = None
+        self.device = onnx_device(device) if backend == "onnxruntime" or onnx_file \
+            else resolve_device(device)
         if self.source is not None and self.source.suffix.lower() == ".onnx":
             self._init_onnx_file(self.source, meta)
         else:
@@ -164,7 +174,7 @@ class Predictor:
         self.network = MapsNetwork(net, self.heads, self.activations)
         if backend == "torch":
             self.run: Callable[[np.ndarray], np.ndarray] = TorchRunner(
-                self.network, self.dims, channels_last, precision)
+                self.network, self.dims, channels_last, precision, self.device)
         else:
             from microseg.infer.onnx import OnnxRunner, onnx_metadata, onnx_model_bytes
 
@@ -174,20 +184,25 @@ class Predictor:
             self.run = OnnxRunner(data, onnx_metadata(data)[1], self.threads,
                                   exporter=lambda spatial: onnx_model_bytes(
                                       self.network, layout, (1, self.in_channels) + spatial,
-                                      dynamic=False))
+                                      dynamic=False), device=self.device)
         self.backend = backend
 
     def _init_onnx_file(self, path: Path, meta: Mapping[str, Any] | None) -> None:
         from microseg.infer.onnx import OnnxRunner, read_onnx
 
         data, recorded, layout = read_onnx(path)
+        if layout["raw_input"]:
+            raise InputError(path, "this ONNX model takes raw images (the input normalisation "
+                                   "is inside its graph, for tools other than microseg); give "
+                                   "microseg the checkpoint or the bundled model's name instead "
+                                   "(--backend onnxruntime runs it with ONNX Runtime)")
         self.model = None
         self.meta = ModelMeta.read({**recorded, **(meta or {})}, path)
         self.in_channels, self.dims = int(layout["in_channels"]), int(layout["dims"])
         self.divisor, self.pad_mode = int(layout["divisor"]), str(layout["pad_mode"])
         self.heads = layout["heads"]
         self.activations = dict(zip([h for h, _ in self.heads], layout["activations"]))
-        self.run = OnnxRunner(data, layout, self.threads)
+        self.run = OnnxRunner(data, layout, self.threads, device=self.device)
         self.backend = "onnxruntime"
 
     # --- scale ---------------------------------------------------------------------------------
@@ -336,14 +351,32 @@ class Predictor:
             start += k
         return out
 
-    def network_layout(self) -> "NetworkLayout":
-        """What an ONNX export of the network needs besides its weights (see
-        :func:`export_onnx`)."""
+    def network_layout(self, raw_input: bool = False) -> "NetworkLayout":
+        """What an export of the network needs besides its weights (see :func:`export_onnx`);
+        ``raw_input``: of :meth:`exported_network` taking raw images."""
         from microseg.infer.onnx import NetworkLayout
 
         return NetworkLayout(self.in_channels, self.dims, self.divisor, self.pad_mode,
                              list(self.heads), [self.activations[name] for name, _ in self.heads],
-                             dict(self.meta))
+                             dict(self.meta), raw_input)
+
+    def exported_network(self, raw_input: bool = False) -> nn.Module:
+        """The network an export traces, on the CPU: the :class:`MapsNetwork` (normalised input
+        whose sizes are multiples of the divisor) or, with ``raw_input``, behind this
+        predictor's normalisation and padding
+        (:class:`~microseg.infer.standalone.RawInputNetwork`)."""
+        if self.network is None:
+            raise InputError(self.source, "this predictor runs an ONNX file already; it has no "
+                                          "PyTorch network to export")
+        network = self.network
+        if any(p.device.type != "cpu" for p in network.parameters()):
+            network = copy.deepcopy(network).cpu()
+        if not raw_input:
+            return network
+        from microseg.infer.standalone import RawInputNetwork
+
+        return RawInputNetwork(network, self.normalization, self.dims, self.divisor,
+                               self.pad_mode)
 
     def uses_pseudocolor(self, z_context: str | None = None,
                          channel_axis: int | None = None) -> bool:
@@ -354,28 +387,45 @@ class Predictor:
         name = self.source if self.source is not None else type(self.model).__name__
         return (f"Predictor({str(name)!r}, backend={self.backend!r}, dims={self.dims}, "
                 f"in_channels={self.in_channels}, heads={self.heads}, tta={self.tta!r}, "
-                f"precision={self.precision!r})")
+                f"precision={self.precision!r}, device={str(self.device)!r})")
 
 
 def export_onnx(predictor_or_model: Predictor | nn.Module, path: str | Path,
-                example_shape: tuple[int, ...], *, dynamic: bool = True) -> Path:
+                example_shape: tuple[int, ...], *, dynamic: bool = True,
+                raw_input: bool = False) -> Path:
     """Write the network of a :class:`Predictor` (or of a model, wrapped in a default
     predictor) to ``path`` as ONNX (:func:`~microseg.infer.onnx.write_onnx`). Atomic.
 
     ``example_shape``: an input shape ``(N, C, *spatial)``; spatial sizes are rounded up to the
     model's divisor. ``dynamic``: batch and spatial axes dynamic (verified, see
     :mod:`microseg.infer.onnx`); ``False`` exports exactly the example size (batch stays
-    dynamic).
+    dynamic). ``raw_input``: the graph takes raw images and includes the predictor's
+    normalisation and padding (:mod:`microseg.infer.standalone`; for tools other than microseg).
     """
     from microseg.infer.onnx import write_onnx
 
-    predictor = predictor_or_model if isinstance(predictor_or_model, Predictor) \
-        else Predictor(predictor_or_model)
-    if predictor.network is None:
-        raise InputError(path, "this predictor runs an ONNX file already; it has no PyTorch "
-                               "network to export")
-    return write_onnx(predictor.network, predictor.network_layout(), path, example_shape,
-                      dynamic=dynamic)
+    predictor = _as_predictor(predictor_or_model)
+    return write_onnx(predictor.exported_network(raw_input), predictor.network_layout(raw_input),
+                      path, example_shape, dynamic=dynamic)
+
+
+def export_torchscript(predictor_or_model: Predictor | nn.Module, path: str | Path,
+                       example_shape: tuple[int, ...], *, raw_input: bool = False) -> Path:
+    """Write the network of a :class:`Predictor` (or of a model) to ``path`` as TorchScript
+    (:func:`~microseg.infer.torchscript.write_torchscript`), for ``torch.jit.load``. Atomic.
+    Arguments as :func:`export_onnx`; the spatial axes are always dynamic."""
+    from microseg.infer.torchscript import write_torchscript
+
+    predictor = _as_predictor(predictor_or_model)
+    return write_torchscript(predictor.exported_network(raw_input),
+                             predictor.network_layout(raw_input), path, example_shape)
+
+
+def _as_predictor(predictor_or_model: Predictor | nn.Module) -> Predictor:
+    """The predictor to export: given, or a default one (on the CPU) of a model."""
+    if isinstance(predictor_or_model, Predictor):
+        return predictor_or_model
+    return Predictor(predictor_or_model, device="cpu")
 
 
 def _check_tta(tta: str) -> str:

@@ -41,9 +41,12 @@ class MapsNetwork(nn.Module):
 
 def probe_heads(model: nn.Module, in_channels: int, dims: int, divisor: int) -> Heads:
     """Output heads of ``model`` and their channel counts, from one forward pass on a small
-    blank input (``divisor`` pixels along each spatial axis, at least 8)."""
+    blank input (``divisor`` pixels along each spatial axis, at least 8) on the device of the
+    model's parameters."""
     size = max(divisor, 8)
-    x = torch.zeros((1, in_channels) + (size,) * dims)
+    parameter = next(model.parameters(), None)
+    x = torch.zeros((1, in_channels) + (size,) * dims,
+                    device=None if parameter is None else parameter.device)
     with torch.inference_mode():
         y = model(x)
     if isinstance(y, dict):
@@ -58,24 +61,27 @@ def memory_format(dims: int) -> torch.memory_format:
 class TorchRunner:
     """Run a :class:`MapsNetwork` on numpy batches under ``torch.inference_mode``, with batch
     normalisation folded into the convolutions and 1×1 convolutions moved before the upsampling
-    they follow (:mod:`microseg.infer.fusion`; on a copy),
+    they follow (:mod:`microseg.infer.fusion`; on a copy, moved to ``device``),
     optionally in channels-last memory layout (much faster convolutions on CPU) and in
-    ``precision`` ``float32`` or ``bfloat16`` (CPU autocast; float32 maps come back either way)."""
+    ``precision`` ``float32`` or ``bfloat16`` (autocast; float32 maps come back either way).
+    Batches go to ``device`` and the maps come back as numpy arrays."""
 
     def __init__(self, network: MapsNetwork, dims: int, channels_last: bool = True,
-                 precision: str = "float32"):
+                 precision: str = "float32", device: torch.device | str = "cpu"):
         check_choice("precision", precision, PRECISIONS)
+        self.device = torch.device(device)
         self.network, _ = conv_before_upsample(fold_batch_norm(network)[0])
+        self.network.to(self.device)
         self.format = memory_format(dims) if channels_last else None
         self.precision = precision
         if self.format is not None:
             self.network.to(memory_format=self.format)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
         if self.format is not None:
             x = x.contiguous(memory_format=self.format)
         with torch.inference_mode(), torch.autocast(
-                "cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+                self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
             y = self.network(x)
-        return y.float().contiguous().numpy()
+        return y.float().contiguous().cpu().numpy()

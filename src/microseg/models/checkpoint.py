@@ -104,8 +104,15 @@ def load_checkpoint(
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The checked content of a checkpoint file: ``format``, ``meta`` (a :class:`ModelMeta`),
-    ``weights``, ``state``."""
+    ``weights``, ``state``. A ``.zip`` file is read as a bioimage.io package microseg wrote
+    (:mod:`microseg.models.bioimageio`)."""
     path = Path(path)
+    if path.suffix.lower() == ".zip":
+        from microseg.models.bioimageio import read_package
+
+        package = read_package(path, map_location)
+        return {"format": FORMAT, "meta": ModelMeta.read(package["meta"], path),
+                "weights": package["weights"], "state": {}}
     if not path.is_file():
         raise InputError(path, "checkpoint not found")
     try:

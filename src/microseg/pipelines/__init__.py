@@ -8,6 +8,8 @@ it; they never import it.
 - ``files``: input files → label TIFF, overlay and measurement CSV per image, resumable
   (``microseg segment``);
 - ``ctc``: a Cell Tracking Challenge sequence segmented and tracked (``microseg ctc``);
+- ``export``: a model as ONNX / TorchScript taking raw images, or as a bioimage.io package
+  (``bioimageio``) (``microseg export``);
 - ``names``: the one list of pipeline names, :data:`PIPELINES`.
 """
 from microseg.pipelines.names import PIPELINES

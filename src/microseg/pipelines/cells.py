@@ -82,7 +82,7 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
             instances3d: str = "stitch", spacing: Sequence[float] | None = None,
             channel_axis: int | None = None,
             intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
-            edge_classifier: Any = None) -> "np.ndarray":
+            edge_classifier: Any = None, device: str | None = None) -> "np.ndarray":
     """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
     needed), 0 = background.
 
@@ -121,6 +121,9 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
             train-edges`` or an :class:`~microseg.post.graph.EdgeClassifier`; None uses the
             bundled model's own when ``model`` names one, else each face's mean membrane
             probability as its cut probability.
+        device: where the network runs: ``auto`` (a CUDA GPU when torch sees one), ``cpu``,
+            ``cuda`` or ``cuda:N`` (:func:`~microseg.infer.device.resolve_device`); default
+            ``auto``, or the device of a Predictor given.
     """
     import numpy as np
 
@@ -133,7 +136,7 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
     if isinstance(model, str) and model == AUTO_MODEL:
         model = auto_model(image, single_image_channel_axis(read.axes, read.path)
                            if read is not None and channel_axis is None else channel_axis)
-    predictor = load_model(model)
+    predictor = load_model(model, device=device)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
     if read is not None and channel_axis is None:
         channel_axis = image_channel_axis(read, predictor)

@@ -21,7 +21,9 @@ def load_model(model: Any = "default", **options: Any) -> "Predictor":
     (:func:`microseg.zoo.load_model`; an unknown name raises :class:`InputError` listing the
     available ones).
 
-    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, …).
+    ``options`` go to the Predictor (``tta``, ``tile``, ``backend``, ``threads``, ``device``, …);
+    a Predictor given is returned as it is, and asking it for another ``device`` than its own
+    is a :class:`ConfigError`.
     """
     from torch import nn
 
@@ -29,10 +31,24 @@ def load_model(model: Any = "default", **options: Any) -> "Predictor":
     from microseg.infer.predictor import Predictor
 
     if isinstance(model, Predictor):
+        _check_device(model, options.get("device"))
         return model
     if isinstance(model, nn.Module):
         return Predictor(model, **options)
     return zoo.load_model(model, **options)
+
+
+def _check_device(predictor: "Predictor", device: Any) -> None:
+    """Refuse a ``device`` (None: any) that is not where ``predictor`` already runs."""
+    if device is None:
+        return
+    from microseg.errors import ConfigError
+    from microseg.infer.device import onnx_device, resolve_device
+
+    wanted = onnx_device(device) if predictor.backend == "onnxruntime" else resolve_device(device)
+    if wanted != predictor.device:
+        raise ConfigError(f"the predictor given runs on {predictor.device}, not on {wanted}; "
+                          f"build it with device={str(device)!r}")
 
 
 def bundled_edge_classifier(model: Any, pipeline: str, edge_classifier: Any) -> Any:

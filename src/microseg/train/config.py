@@ -201,7 +201,9 @@ class TrainConfig:
     output head) keep their fresh initialisation, with ``widen`` the checkpoint is a U-Net with
     fewer ``base_channels`` that the configured one is grown from without changing its outputs
     (:mod:`microseg.models.widen`); ``init_rename`` (``{old prefix: new prefix}``,
-    e.g. ``{head.: heads.pixelwise.}``) renames the checkpoint's weights before matching."""
+    e.g. ``{head.: heads.pixelwise.}``) renames the checkpoint's weights before matching.
+    ``device``: ``auto`` (a CUDA GPU when torch sees one, else the CPU), ``cpu`` or ``cuda``
+    (:func:`~microseg.infer.device.resolve_device`)."""
 
     data: DataConfig
     train_split: str = "train"
@@ -222,6 +224,7 @@ class TrainConfig:
     crop: Count | None = 256
     seed: int = 0
     threads: Count | None = None
+    device: str = "auto"
     channels_last: bool = False
     init: str | None = None
     init_layers: Literal["all", "matching", "widen"] = "all"
@@ -251,8 +254,9 @@ class TrainConfig:
 
 
 #: What a resumed run may change: how long it runs, where it writes, how often it validates
-#: and logs, and its threads (how it runs, not what it computes).
-RESUME_MAY_CHANGE = ("iterations", "epochs", "output", "validation.every", "log_every", "threads")
+#: and logs, and its threads and device (how it runs, not what it computes).
+RESUME_MAY_CHANGE = ("iterations", "epochs", "output", "validation.every", "log_every", "threads",
+                     "device")
 
 
 def resume_changes(recorded: dict[str, Any], config: TrainConfig) -> list[str]:

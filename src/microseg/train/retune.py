@@ -35,7 +35,7 @@ def tune_checkpoint(config: TrainConfig | str | Path | dict[str, Any], checkpoin
     if not validation.tune and not validation.tune_bright_background:
         raise ConfigError("the configuration's validation lists no tune or "
                           "tune_bright_background grid")
-    predictor = Predictor(Path(checkpoint))
+    predictor = Predictor(Path(checkpoint), device=config.device)
     meta = predictor.meta
     if meta.post:
         validation = dataclasses.replace(validation, post=from_dict(

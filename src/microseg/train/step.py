@@ -7,7 +7,7 @@ minibatch's activations are held at a time) and the optimiser steps once on the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,18 @@ class Batch:
     def size(self) -> int:
         return int(self.image.shape[0])
 
+    def to(self, device: torch.device) -> "Batch":
+        """The batch with every tensor on ``device``."""
+        return Batch(to_device(self.image, device), to_device(self.target, device),
+                     to_device(self.weight, device))
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """A tensor, a dict of tensors or None moved to ``device``."""
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    return None if value is None else value.to(device, non_blocking=True)
+
 
 @dataclass
 class StepResult:
@@ -41,11 +53,15 @@ class StepResult:
 
 
 def accumulate_gradients(model: nn.Module, loss_fn: nn.Module, batches: Sequence[Batch],
-                         channels_last: bool = False) -> StepResult:
-    """Zero the gradients, then back-propagate each minibatch's loss in turn (gradients add up)."""
+                         channels_last: bool = False,
+                         device: torch.device | None = None) -> StepResult:
+    """Zero the gradients, then back-propagate each minibatch's loss in turn (gradients add up);
+    batches are moved to ``device`` first when given."""
     model.zero_grad(set_to_none=True)
     total, components, images = 0.0, {}, 0
     for batch in batches:
+        if device is not None:
+            batch = batch.to(device)
         image = batch.image
         if channels_last and image.ndim == 4:
             image = image.contiguous(memory_format=torch.channels_last)
@@ -61,8 +77,9 @@ def accumulate_gradients(model: nn.Module, loss_fn: nn.Module, batches: Sequence
 
 
 def optimiser_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
-                   batches: Sequence[Batch], channels_last: bool = False) -> StepResult:
+                   batches: Sequence[Batch], channels_last: bool = False,
+                   device: torch.device | None = None) -> StepResult:
     """:func:`accumulate_gradients` over ``batches``, then one ``optimizer.step()``."""
-    result = accumulate_gradients(model, loss_fn, batches, channels_last)
+    result = accumulate_gradients(model, loss_fn, batches, channels_last, device)
     optimizer.step()
     return result

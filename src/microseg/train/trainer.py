@@ -29,6 +29,7 @@ from microseg.data.sample import Sample
 from microseg.data.sample import summarize as summarize_samples
 from microseg.data.sources import load_source, source_name, source_normalization
 from microseg.errors import ConfigError, InputError
+from microseg.infer.device import resolve_device
 from microseg.infer.predictor import Predictor
 from microseg.models.checkpoint import load_checkpoint, plain_data, save_checkpoint
 from microseg.models.meta import ModelMeta
@@ -182,9 +183,11 @@ class Trainer:
                                   **model_params(config, self.data.channels, self.target))
         if config.init is not None:
             self.initialise(config.init, config.init_layers, config.init_rename)
+        self.device = resolve_device(config.device)
+        self.model = self.model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.loss = losses.build(config.loss.name, **config.loss.params)
+        self.loss = losses.build(config.loss.name, **config.loss.params).to(self.device)
         self.optimizer = _optimizer(config, self.model)
         n_images = sum(len(s) for s in self.data.train)
         draws = draws_per_step(config.scheme.name, len(self.data.train))
@@ -365,14 +368,14 @@ class Trainer:
     def predictor(self) -> Predictor:
         """The model as deployment runs it: a :class:`~microseg.infer.Predictor` of the model
         (put in eval mode) with this run's checkpoint meta."""
-        return Predictor(self.model, meta=self.meta({}))
+        return Predictor(self.model, meta=self.meta({}), device=self.device)
 
     def validate(self) -> dict[str, float]:
         """Scores on the validation split of every source that has one (means over datasets),
         the model run by :meth:`predictor`."""
         config = self.config.validation
         loss_of = LossOf(self.model, self.loss, self.target, self.contact,
-                         self.config.channels_last)
+                         self.config.channels_last, self.device)
         was_training = self.model.training
         self.model.eval()
         try:
@@ -388,7 +391,7 @@ class Trainer:
         and store it (with the scores it reaches and the whole grid) in ``best.pt``; the
         checkpoint is loaded as deployment loads it."""
         path = self.out / "best.pt"
-        predictor = Predictor(path)
+        predictor = Predictor(path, device=self.device)
         tuning = tune_post(predictor, self.validation_sets(), self.config.validation)
         store_tuning(path, predictor, tuning)
         return tuning
@@ -451,7 +454,7 @@ class Trainer:
                     group["lr"] = lr
                 batches = [self.streams[k].next() for k in self.scheme.plan(self.iteration)]
                 result = optimiser_step(self.model, self.loss, self.optimizer, batches,
-                                        self.config.channels_last)
+                                        self.config.channels_last, self.device)
                 self.iteration += 1
                 self.images_seen += result.images
                 window.add(result)

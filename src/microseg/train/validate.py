@@ -35,6 +35,7 @@ from microseg.metrics import evaluate_arrays
 from microseg.post.registry import default_post, postprocess, resolve_post
 from microseg.targets import ContactWeight
 from microseg.train.config import PostConfig, ValidationConfig
+from microseg.train.step import to_device
 
 SCORES = ("f1", "precision", "recall", "ap", "seg", "iou", "loss")
 
@@ -236,11 +237,14 @@ def _batched(value: Any) -> Any:
 class LossOf:
     """Validation loss of one whole image: ``loss(model(image), target(labels), weight)`` on the
     raw output, as in training, with the sample's ignored pixels weighted 0 (and the training's
-    ``contact`` weighting, if any); ``channels_last``: the training's memory layout."""
+    ``contact`` weighting, if any); ``channels_last``: the training's memory layout; ``device``:
+    where the model is (the image and target are moved there)."""
 
     def __init__(self, model: nn.Module, loss: nn.Module, target: Any,
-                 contact: ContactWeight | None = None, channels_last: bool = False):
+                 contact: ContactWeight | None = None, channels_last: bool = False,
+                 device: torch.device | None = None):
         self.model = model
+        self.device = device
         self.loss = loss
         self.target = target
         self.contact = contact
@@ -249,11 +253,13 @@ class LossOf:
     def __call__(self, sample: Sample) -> float:
         target, weight = target_and_weight(self.target, sample.labels, sample.ignore,
                                            self.contact)
-        x = _batched(sample.image)
+        x, target, weight = _batched(sample.image), _batched(target), _batched(weight)
+        if self.device is not None:
+            x, target, weight = (to_device(v, self.device) for v in (x, target, weight))
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            value = apply_loss(self.loss, self.model(x), _batched(target), _batched(weight))
+            value = apply_loss(self.loss, self.model(x), target, weight)
         return float(value)
 
 

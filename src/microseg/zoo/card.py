@@ -51,13 +51,14 @@ class InputSpec:
 
 @dataclass
 class DataSource:
-    """One training data set: ``name``, which part was used (``description``), the paper to
-    cite and its licence or terms of use."""
+    """One training data set: ``name``, which part was used (``description``), the papers to
+    cite (``citation``, with their ``doi`` in the same order) and its licence or terms of use."""
 
     name: str
     description: str
     citation: str
     licence: str
+    doi: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -104,7 +105,9 @@ class ModelCard:
     """A bundled model's card (see the module docstring). ``pipeline``: how the maps become
     instances (:data:`microseg.pipelines.names.PIPELINES`). ``edge_classifier``: file name, in
     the weights folder, of the edge random forests an EM pipeline uses (``microseg
-    train-edges``); ``validation_command`` reproduces the ``validation`` figures."""
+    train-edges``); ``validation_command`` reproduces the ``validation`` figures. ``authors``
+    of the model and ``spdx_licence``, the SPDX identifier of the weights' licence (``licence``
+    in words), go into exported packages (:mod:`microseg.pipelines.bioimageio`)."""
 
     name: str
     summary: str
@@ -113,6 +116,8 @@ class ModelCard:
     input: InputSpec
     training: Training
     licence: str
+    authors: list[str] = field(default_factory=list)
+    spdx_licence: str | None = None
     pipeline: str = "cells"
     post: Post | None = None
     edge_classifier: str | None = None
