@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tensors (:mod:`microseg.malloc`)."""
     if argv is None:
         reexec_with_tuned_malloc([sys.executable, "-m", "microseg", *sys.argv[1:]])
+    import shlex
+
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["microseg", *(sys.argv[1:] if argv is None else argv)])
     _, _, run = _COMMANDS[args.command]
     _print_undecodable_names()
     with warnings.catch_warnings():
@@ -373,8 +376,12 @@ def _run_tune(args: argparse.Namespace) -> int:
              QUIET_ARG,
          ])
 def _run_segment(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
     from microseg.config import parse_assignment
     from microseg.pipelines.files import SegmentOptions, segment_paths
+    from microseg.report import REPORT_NAME
 
     post_params = dict(parse_assignment(item) for item in args.post_param) or None
     options = SegmentOptions(post=args.post, post_params=post_params, diameter=args.diameter,
@@ -385,7 +392,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     predictor_options = _predictor_options(args)
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet,
-                        memory_limit=args.memory_limit, **predictor_options)
+                        memory_limit=args.memory_limit, command=args.command_line,
+                        **predictor_options)
     if run.renamed:
         source, stem = next(iter(run.renamed.items()))
         print(f"microseg segment: note: {len(run.renamed)} input(s) share a file name with "
@@ -399,7 +407,27 @@ def _run_segment(args: argparse.Namespace) -> int:
         print(f"microseg segment: failed: {message}", file=sys.stderr)
     print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.skipped)} "
           f"skipped; {len(run.failed)} failed")
+    print(f"report: {shlex.join(['microseg', 'report', str(args.out)])} (writes "
+          f"{Path(args.out) / REPORT_NAME})")
     return 0 if run.ok else 1
+
+
+@command("report", help="Write OUT/report.html, one self-contained page about a `microseg "
+                        "segment` output folder: overlay thumbnails, objects per image, "
+                        "histograms of area, intensity and shape, scores against ground truth "
+                        "(--gt), the commands and the model card.",
+         arguments=[
+             arg("out", metavar="OUT", help="output folder of `microseg segment`"),
+             arg("--gt", metavar="DIR",
+                 help="folder of ground-truth label images named after the inputs' stems "
+                      "(e.g. DIR/cell01.tif for cell01.png): adds F1, SEG, mAP and pixel IoU"),
+             QUIET_ARG,
+         ])
+def _run_report(args: argparse.Namespace) -> int:
+    from microseg.report import write_report
+
+    print(f"wrote {write_report(args.out, args.gt, progress=not args.quiet)}")
+    return 0
 
 
 @command("track", help="Track segmented cells over time (links, divisions, optional gap "

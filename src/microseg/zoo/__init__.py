@@ -16,8 +16,8 @@ from microseg.zoo.card import ModelCard, read_card
 from microseg.zoo.store import ENV_VAR, available, card, card_names, checkpoint_path, \
     edge_classifier_for, edge_classifier_path, is_model_name, load_model, model_files, \
     weights_dir
-from microseg.zoo.text import describe, models_table
+from microseg.zoo.text import describe, describe_model, models_table
 
 __all__ = ["ENV_VAR", "ModelCard", "available", "card", "card_names", "checkpoint_path",
-           "describe", "edge_classifier_for", "edge_classifier_path", "is_model_name",
+           "describe", "describe_model", "edge_classifier_for", "edge_classifier_path", "is_model_name",
            "load_model", "model_files", "models_table", "read_card", "weights_dir"]

@@ -72,6 +72,39 @@ def describe(name: str) -> str:
     return "\n".join(lines).rstrip()
 
 
+def describe_model(model: str | Path) -> str:
+    """What is known of ``model``: the card of a bundled model's name (:func:`describe`), else
+    the record of a checkpoint file (architecture, input, training data, post-processing,
+    validation scores); a file that is not a readable checkpoint raises :class:`InputError`."""
+    from microseg.models.checkpoint import read_checkpoint
+    from microseg.zoo.store import is_model_name
+
+    if is_model_name(model):
+        return describe(str(model))
+    meta = read_checkpoint(Path(model).expanduser())["meta"]
+    training = meta.training or {}
+    sources = [f"- {s.get('name')} ({s.get('kind')}, {s.get('train_images')} training images)"
+               for s in training.get("sources", [])]
+    post = meta.post or {}
+    lines = [f"{Path(model).name}: checkpoint written by microseg {meta.microseg_version or '?'}"
+             f" {meta.created or ''}".rstrip(), ""]
+    lines += _section("architecture", [f"{meta.arch} {_pairs(meta.config)}"])
+    normalization = meta.normalization.method if meta.normalization else "percentile"
+    lines += _section("input", [f"{meta.in_channels} channel(s), {normalization} "
+                                f"normalisation" + (f", trained at object diameter "
+                                                    f"{meta.object_diameter:.3g} px"
+                                                    if meta.object_diameter else "")])
+    lines += _section("post", [f"{post.get('name', 'auto')} {_pairs(post.get('params') or {})}"
+                               .rstrip()])
+    lines += _section("training data", sources or ["not recorded"])
+    if meta.iteration is not None:
+        lines += _section("training", [f"{meta.iteration} iterations"])
+    scores = {k: v for k, v in (meta.metrics or {}).items() if isinstance(v, (int, float))}
+    lines += _section("validation", [_pairs({k: f"{v:.4g}" for k, v in scores.items()})
+                                     or "no figures recorded"])
+    return "\n".join(lines).rstrip()
+
+
 def _input(model: ModelCard) -> list[str]:
     spec = model.input
     parts = [f"{spec.channels} channel(s)", f"{spec.normalization} normalisation"]
