@@ -6,7 +6,7 @@ reports them (002_b48028eca5347a5f.txt, tables 1 and 2: accuracy, F1 and IoU per
 >>> scores = evaluate_by_field([("day1t1c1xy3z12", cell, cell), ("day1t1c1xy3z14", cell,
 ...                             np.zeros_like(cell))], field="z", metrics="f1,iou")
 >>> [(z, report.overall["f1"]) for z, report in scores.items()]
-[('12', 1.0), ('14', 0.0), ('all', 0.5)]
+[('12', 1.0), ('14', 0.0), ('all', 0.6666666666666666)]
 """
 from __future__ import annotations
 
