@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from microseg.zoo.card import ModelCard
-from microseg.zoo.store import available, card, model_files, weights_dir
+from microseg.zoo.store import available, card, card_path, checkpoint_path, model_files, \
+    weights_dir
 
 MB = 1_000_000
 INDENT = 14
@@ -26,9 +27,13 @@ def models_table() -> str:
         return f"no bundled models (no checkpoints in {weights_dir()})"
     rows = [("name", "architecture", "parameters", "size MB", "summary")]
     for name in names:
+        size = f"{size_mb(model_files(name)):.1f}"
+        if not card_path(name).is_file():
+            rows.append((name, "?", "?", size, f"(no card) {checkpoint_path(name)}"))
+            continue
         model = card(name)
-        rows.append((name, model.architecture.name, f"{model.parameters:,}",
-                     f"{size_mb(model_files(name)):.1f}", model.summary))
+        rows.append((name, model.architecture.name, f"{model.parameters:,}", size,
+                     model.summary))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[4]])
                      .rstrip() for row in rows)
@@ -45,7 +50,10 @@ def _post(model: ModelCard) -> list[str]:
 
 
 def describe(name: str) -> str:
-    """The card of available model ``name`` as readable text, with its weights files."""
+    """The card of available model ``name`` as readable text, with its weights files (a
+    user's model without a card: its checkpoint's record, :func:`describe_model`)."""
+    if not card_path(name).is_file():
+        return describe_model(checkpoint_path(name))
     model = card(name)
     files = model_files(name)
     lines = _wrap(f"{model.name}: {model.summary}", WIDTH) + [""]
