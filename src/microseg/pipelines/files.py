@@ -313,7 +313,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
         check_memory(item.path, image, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
-        channels = _channels_first(image, labels.ndim, options.channel_axis)
+        channels = raw_channels(image, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
         with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
                                                                  csv_path):
@@ -377,7 +377,7 @@ def memory_estimate(image: "np.ndarray", predictor: "Predictor",
     diameter = options.diameter if isinstance(options.diameter, (int, float)) else None
     factor = max(1.0, predictor.scale_factor(diameter, options.pixel_size))
     ndim = spatial_ndim(image, options.channel_axis)
-    spatial = _channels_first(image, ndim, options.channel_axis).shape[1:]
+    spatial = raw_channels(image, ndim, options.channel_axis).shape[1:]
     scaled = 2 if predictor.mode(image, options.channel_axis) == "slices" else ndim
     pixels = math.prod(spatial) * factor ** scaled
     batch = predictor.batch_size * math.prod(predictor.tile_size(predictor.tile))
@@ -403,8 +403,9 @@ def check_memory(path: Path, image: "np.ndarray", predictor: "Predictor",
                                f"image, or set --memory-limit")
 
 
-def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
-    """The raw image as ``(C, *spatial)`` for measurements and overlays."""
+def raw_channels(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
+    """The image as read, channels first ``(C, *spatial)`` (a trailing RGB(A) axis moved to the
+    front, alpha dropped; a grey image as one channel), for measurements and overlays."""
     import numpy as np
 
     if channel_axis is not None:

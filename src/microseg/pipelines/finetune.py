@@ -129,7 +129,9 @@ def split_items(stems: Sequence[str], pattern: str | None, group_by: Sequence[st
                 test_groups: Sequence[str] | None = None,
                 seed: int = 0) -> dict[str, list[str]]:
     """``stems`` split into train / val / test by group (:data:`FRACTIONS`, whole groups; see
-    :func:`finetune`); :class:`InputError` when there are fewer than three groups."""
+    :func:`finetune`; with ``test_groups``, those are the test split and the others are
+    shared by train and val in the same proportion); :class:`InputError` when there are fewer
+    than three groups."""
     from microseg.data.splits import group_of, group_split, parse_filename_metadata
 
     if (pattern is None) != (not group_by):
@@ -142,7 +144,8 @@ def split_items(stems: Sequence[str], pattern: str | None, group_by: Sequence[st
                                f"validation, test), got {len(set(groups))}: "
                                f"{sorted(set(groups))[:10]}")
     fixed = {"test": list(test_groups)} if test_groups else None
-    index = group_split(groups, FRACTIONS, seed, fixed)
+    fractions = {k: v for k, v in FRACTIONS.items() if not (fixed and k == "test")}
+    index = group_split(groups, fractions, seed, fixed)
     return {split: [stems[i] for i in index[split]] for split in SPLITS}
 
 
