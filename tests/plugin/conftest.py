@@ -3,6 +3,7 @@ Xvfb server (napari draws its canvas with OpenGL, which Qt's ``offscreen`` platf
 else Qt's ``offscreen`` platform and the tests that need a canvas skipped."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -13,20 +14,24 @@ _QT_STARTS = "from qtpy.QtWidgets import QApplication; QApplication([])"
 
 
 def _xvfb() -> tuple[subprocess.Popen | None, str | None]:
-    """A running Xvfb on a free display number and that display, or (None, None)."""
+    """A running Xvfb on a free display number and that display, or (None, None). The server
+    outlives the session by design and stops when this process has ended: Qt aborts a process
+    whose X server goes away while its application object lives, which it does until exit."""
     for number in range(90, 120):
         if os.path.exists(f"/tmp/.X11-unix/X{number}") or os.path.exists(f"/tmp/.X{number}-lock"):
             continue
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24",
-                                   "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        for _ in range(100):
+        watch = (f"Xvfb :{number} -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 & "
+                 f"server=$!; while kill -0 {os.getpid()} 2>/dev/null && kill -0 $server; "
+                 f"do sleep 1; done; kill $server 2>/dev/null")
+        server = subprocess.Popen(["sh", "-c", watch], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(400):                          # up to 20 s on a busy machine
             if os.path.exists(f"/tmp/.X11-unix/X{number}"):
                 return server, f":{number}"
             if server.poll() is not None:
                 break
             time.sleep(0.05)
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
     return None, None
 
 
@@ -45,8 +50,7 @@ def display():
                               capture_output=True).returncode == 0:
                 os.environ.update(DISPLAY=number, QT_QPA_PLATFORM="xcb")
             else:
-                server.terminate()
-                server = None
+                os.killpg(server.pid, signal.SIGTERM)
     if not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     yield bool(os.environ.get("DISPLAY"))
@@ -55,9 +59,6 @@ def display():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    if server is not None:
-        server.terminate()
-        server.wait()
 
 
 @pytest.fixture

@@ -17,14 +17,19 @@ REPORT_NAME = "report.html"
 #: Metric columns of the ground-truth table (names of :mod:`microseg.metrics.evaluate`).
 METRIC_COLUMNS = ("n_true", "n_pred", "precision", "recall", "f1", "seg", "map", "pixel_iou")
 STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 80em; }
+h1 { font-size: 1.5em; overflow-wrap: anywhere; } h2 { font-size: 1.2em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
-td:first-child, th:first-child { text-align: left; }
-pre { background: #f4f4f4; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+td:first-child, th:first-child { text-align: left; overflow-wrap: anywhere; }
+table.counts td:last-child, table.counts th:last-child { text-align: left;
+  overflow-wrap: anywhere; font-size: 0.85em; }
+pre { background: #f4f4f4; padding: 0.8em; overflow-x: auto; font-size: 0.85em;
+      white-space: pre-wrap; }
+img.histograms { max-width: 100%; }
 .grid { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { margin: 0; } figcaption { font-size: 0.85em; }
+figure { margin: 0; width: 256px; }
+figcaption { font-size: 0.8em; overflow-wrap: anywhere; }
 """
 
 
