@@ -13,10 +13,10 @@ nucleus, a simulated annotator gives
   PromptAnnotator.boxes`);
 
 and ``model`` is :func:`microseg.segment` with the model's defaults (prompts use the maps at the
-model's scale, ``segment`` may rescale an image whose objects are outside its trained sizes). Scores: precision, recall,
-F1 at IoU 0.5 and CTC SEG, counts summed over the images, for all images and per modality
-(:func:`microseg.data.modality.guess_modality`), with the seconds each way took. Prints a table
-and one JSON line.
+model's scale, ``segment`` may rescale an image whose objects are outside its trained sizes).
+Scores: precision, recall, F1 at IoU 0.5 and CTC SEG, counts summed over the images, for all
+images and per modality (:func:`microseg.data.modality.guess_modality`), with the seconds each
+way took. Prints a table and one JSON line.
 """
 from __future__ import annotations
 

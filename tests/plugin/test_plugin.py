@@ -1,6 +1,5 @@
 """The napari plugin in a viewer: discovered by npe2, opens an image, segments it into a labels
 layer with features, turns point prompts into objects, evaluates, fine-tunes, saves labels."""
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from scipy import ndimage as ndi
 pytest.importorskip("napari")
 pytest.importorskip("pytestqt")
 
-from microseg import models  # noqa: E402
+from microseg import models, zoo  # noqa: E402
 from microseg.data import synthetic  # noqa: E402
 from microseg.io.images import read_labels, write_image  # noqa: E402
 from microseg.metrics import match  # noqa: E402
@@ -127,4 +126,4 @@ def test_the_finetune_widget_trains_20_iterations_on_layer_pairs(viewer, tmp_pat
     message = widget.run()
     assert message.startswith("model 'mine'") and "20 iterations" in message
     assert (tmp_path / "models" / "mine.pt").is_file()
-    assert sys.modules["microseg.zoo"].available()[-1] == "mine"
+    assert zoo.available()[-1] == "mine"

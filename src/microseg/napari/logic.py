@@ -8,11 +8,14 @@ layer is its 4 corners ``(4, 2)``. Reading and writing files are :mod:`microseg.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from microseg.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from microseg.annotate import Prompter
 
 #: The Segment widget's choice that keeps the model's own post-processing.
 MODEL_POST = "model's"
@@ -83,7 +86,7 @@ def boxes_from_shapes(shapes: Sequence[np.ndarray]) -> list[tuple[float, float, 
     return boxes
 
 
-def commit_prompts(prompter: Any, labels: np.ndarray, positive: np.ndarray | None = None,
+def commit_prompts(prompter: "Prompter", labels: np.ndarray, positive: np.ndarray | None = None,
                    negative: np.ndarray | None = None,
                    boxes: Sequence[tuple[float, float, float, float]] = ()) -> tuple[np.ndarray,
                                                                                      list[int]]:
@@ -111,7 +114,7 @@ def commit_prompts(prompter: Any, labels: np.ndarray, positive: np.ndarray | Non
 
 def make_prompter(image: np.ndarray, backend: str, model: Any = "default",
                   sam_checkpoint: str | Path | None = None, sam_type: str = "vit_b",
-                  rgb: bool = False) -> Any:
+                  rgb: bool = False) -> "Prompter":
     """The annotation backend for an image layer: ``"microseg"``
     (:class:`~microseg.annotate.PromptAnnotator` with ``model``) or ``"sam"``
     (:class:`~microseg.annotate.SamAnnotator` with the user's ``sam_checkpoint``)."""

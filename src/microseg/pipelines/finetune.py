@@ -266,8 +266,8 @@ def pack_user_model(checkpoint: Path, name: str, init: str, images: Path, labels
     post = meta.post or {}
     card = {
         "name": name,
-        "summary": f"{init} fine-tuned on {sizes['train']} images of {images.name} with "
-                   f"microseg finetune",
+        "summary": f"{init} fine-tuned with microseg finetune on {sizes['train']} images of "
+                   f"{images}",
         "architecture": {"name": meta.arch, "config": dict(meta.config)},
         "parameters": sum(p.numel() for p in model.parameters()),
         "input": {"channels": meta.in_channels or 1,

@@ -20,7 +20,6 @@ from microseg.zoo.store import ENV_VAR, USER_ENV_VAR, available, bundled, card, 
 from microseg.zoo.text import describe, describe_model, models_table
 
 __all__ = ["ENV_VAR", "USER_ENV_VAR", "ModelCard", "available", "bundled", "card", "card_names",
-           "card_path", "checkpoint_path",
-           "describe", "describe_model", "edge_classifier_for", "edge_classifier_path", "is_model_name",
-           "load_model", "model_files", "models_table", "read_card", "user_models",
-           "user_models_dir", "weights_dir"]
+           "card_path", "checkpoint_path", "describe", "describe_model", "edge_classifier_for",
+           "edge_classifier_path", "is_model_name", "load_model", "model_files", "models_table",
+           "read_card", "user_models", "user_models_dir", "weights_dir"]
