@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tensors (:mod:`microseg.malloc`)."""
     if argv is None:
         reexec_with_tuned_malloc([sys.executable, "-m", "microseg", *sys.argv[1:]])
+    import shlex
+
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["microseg", *(sys.argv[1:] if argv is None else argv)])
     _, _, run = _COMMANDS[args.command]
     _print_undecodable_names()
     with warnings.catch_warnings():
@@ -319,6 +322,61 @@ def _train_config(args: argparse.Namespace) -> Any:
                         else args.config)
 
 
+@command("finetune", help="Fine-tune a model on your own annotated images: split by group "
+                          "(file-name fields or each image alone) into train / validation / "
+                          "test, train with resume, tune the post-processing, print F1 before "
+                          "and after on the held-out test images, and save the result as a "
+                          "named model (`--model NAME` finds it).",
+         arguments=[
+             arg("images", help="folder of images"),
+             arg("labels", help="folder of label images named like the images (same stems)"),
+             arg("--init", default="default",
+                 help="model to start from: a model name or a checkpoint (default 'default')"),
+             arg("--minutes", type=float, default=20.0,
+                 help="training time in minutes (default 20; a rerun resumes the run)"),
+             arg("--iterations", type=int, metavar="N",
+                 help="optimiser steps (default: as many as --minutes allow)"),
+             arg("--name", help="name of the new model (default: INIT-<images folder name>)"),
+             arg("--out", metavar="DIR",
+                 help="run folder: configuration, splits, log, checkpoints (default "
+                      "runs/finetune-NAME)"),
+             arg("--pattern", metavar="REGEX",
+                 help="file-name metadata: a regular expression with named groups, e.g. "
+                      "'day(?P<day>\\d+)t(?P<t>\\d+)c(?P<c>\\d+)xy(?P<xy>\\d+)z(?P<z>\\d+)'"),
+             arg("--group-by", nargs="+", metavar="FIELD",
+                 help="the pattern's fields whose images stay in one split, e.g. xy "
+                      "(default: each image alone)"),
+             arg("--test-groups", nargs="+", metavar="GROUP",
+                 help="groups held out for the test figures, e.g. xy10 (or image stems)"),
+             arg("--batch-size", type=int, default=8, help="training batch (default 8)"),
+             arg("--crop", type=int, default=256, help="training crop in pixels (default 256)"),
+             arg("--validate-every", type=int, default=100, metavar="N",
+                 help="iterations between validations (default 100)"),
+             arg("--seed", type=int, default=0, help="split and training seed (default 0)"),
+             arg("--threads", type=int, help="torch threads (default: all cores)"),
+             QUIET_ARG,
+         ])
+def _run_finetune(args: argparse.Namespace) -> int:
+    from microseg.pipelines.finetune import finetune
+
+    result = finetune(args.images, args.labels, init=args.init, minutes=args.minutes,
+                      iterations=args.iterations, name=args.name, out=args.out,
+                      pattern=args.pattern, group_by=args.group_by,
+                      test_groups=args.test_groups, seed=args.seed, batch_size=args.batch_size,
+                      crop=args.crop, validate_every=args.validate_every, threads=args.threads,
+                      command=args.command_line, progress=not args.quiet)
+    sizes = ", ".join(f"{len(stems)} {split}" for split, stems in result.splits.items())
+    print(f"images: {sizes}; trained {result.iterations} iterations ({result.stopped}); "
+          f"post-processing {result.post}")
+    print(f"held-out test images ({len(result.splits['test'])}): F1@0.5 {result.before['f1']:.4f}"
+          f" with {args.init} → {result.after['f1']:.4f} fine-tuned (SEG "
+          f"{result.before['seg']:.4f} → {result.after['seg']:.4f}); "
+          f"{result.seconds / 60:.1f} min")
+    print(f"model {result.name!r} written to {result.model} (use --model {result.name}); run "
+          f"in {result.run}")
+    return 0
+
+
 @command("tune", help="Tune a trained checkpoint's post-processing again on a configuration's "
                       "validation data (its validation.tune / tune_bright_background grids), "
                       "without training; prints the grid and writes the checkpoint with the "
@@ -415,8 +473,12 @@ def _run_tune(args: argparse.Namespace) -> int:
              QUIET_ARG,
          ])
 def _run_segment(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
     from microseg.config import parse_assignment
     from microseg.pipelines.files import SegmentOptions, segment_paths
+    from microseg.report import REPORT_NAME
 
     post_params = dict(parse_assignment(item) for item in args.post_param) or None
     options = SegmentOptions(post=args.post, post_params=post_params, diameter=args.diameter,
@@ -428,7 +490,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     predictor_options = _predictor_options(args)
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet,
-                        memory_limit=args.memory_limit, **predictor_options)
+                        memory_limit=args.memory_limit, command=args.command_line,
+                        **predictor_options)
     if run.renamed:
         source, stem = next(iter(run.renamed.items()))
         print(f"microseg segment: note: {len(run.renamed)} input(s) share a file name with "
@@ -442,7 +505,27 @@ def _run_segment(args: argparse.Namespace) -> int:
         print(f"microseg segment: failed: {message}", file=sys.stderr)
     print(f"segmented {len(run.written)} image(s) into {args.out}; {len(run.skipped)} "
           f"skipped; {len(run.failed)} failed")
+    print(f"report: {shlex.join(['microseg', 'report', str(args.out)])} (writes "
+          f"{Path(args.out) / REPORT_NAME})")
     return 0 if run.ok else 1
+
+
+@command("report", help="Write OUT/report.html, one self-contained page about a `microseg "
+                        "segment` output folder: overlay thumbnails, objects per image, "
+                        "histograms of area, intensity and shape, scores against ground truth "
+                        "(--gt), the commands and the model card.",
+         arguments=[
+             arg("out", metavar="OUT", help="output folder of `microseg segment`"),
+             arg("--gt", metavar="DIR",
+                 help="folder of ground-truth label images named after the inputs' stems "
+                      "(e.g. DIR/cell01.tif for cell01.png): adds F1, SEG, mAP and pixel IoU"),
+             QUIET_ARG,
+         ])
+def _run_report(args: argparse.Namespace) -> int:
+    from microseg.report import write_report
+
+    print(f"wrote {write_report(args.out, args.gt, progress=not args.quiet)}")
+    return 0
 
 
 @command("track", help="Track segmented cells over time (links, divisions, optional gap "

@@ -109,3 +109,16 @@ def test_range_split_half_open():
 def test_bad_ranges(ranges):
     with pytest.raises(ConfigError):
         range_split([1, 2], ranges)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_file_names_split_by_stage_position_keep_every_position_in_one_split(seed):
+    from microseg.data.splits import split_by_fields
+
+    names = _protoplast_names()
+    splits = split_by_fields(names, {"train": 0.7, "test": 0.3}, seed=seed,
+                             fixed={"test": ["xy10"]})
+    positions = {split: {parse_filename_metadata(n)["xy"] for n in members}
+                 for split, members in splits.items()}
+    assert not positions["train"] & positions["test"] and "10" in positions["test"]
+    assert sorted(splits["train"] + splits["test"]) == sorted(names)

@@ -27,8 +27,13 @@ RANKS = {
     "microseg.metrics": 6, "microseg.track": 6,
     "microseg.train": 7, "microseg.zoo": 7,
     "microseg.pipelines": 8,
-    # faces: the package itself (lazy access to all of the above), the command line
-    "microseg": 9, "microseg.cli": 9, "microseg.__main__": 9,
+    # annotation: prompts turned into objects with a model's maps (infer, post) and the
+    # pipelines that load and run models; per-plane merges of the protoplast workflow
+    "microseg.annotate": 8,
+    # faces: the package itself (lazy access to all of the above), the command line, the HTML
+    # report of a segment output folder (reads what pipelines.files wrote), the napari plugin
+    "microseg": 9, "microseg.cli": 9, "microseg.__main__": 9, "microseg.report": 9,
+    "microseg.napari": 9,
 }
 
 

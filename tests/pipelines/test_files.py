@@ -1,5 +1,6 @@
 """``microseg segment``: outputs per input and the error paths."""
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -52,9 +53,14 @@ def test_writes_labels_overlay_and_measurements_per_input(checkpoint, images, tm
         with open(csv_path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert [int(r["label"]) for r in rows] == sorted(set(np.unique(labels)) - {0})
-    # no temporary files: only the completion record of each input
+    # no temporary files: only the completion record of each input and the run's record
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".microseg"]
-    assert sorted(p.name for p in (out / ".microseg").iterdir()) == ["cell0.json", "cell1.json"]
+    assert sorted(p.name for p in (out / ".microseg").iterdir()) == ["cell0.json", "cell1.json",
+                                                                     "runs"]
+    [record] = (out / ".microseg" / "runs").iterdir()
+    assert record.suffix == ".json" and json.loads(record.read_text())["objects"] == {
+        stem: len(set(np.unique(read_labels(_outputs(out, stem)[0]))) - {0})
+        for stem in ("cell0", "cell1")}
 
 
 def test_folders_globs_and_ctc_sequences_are_expanded(checkpoint, images, tmp_path):

@@ -48,7 +48,9 @@ def test_two_runs_into_one_folder_segment_each_image_once(tmp_path):
     assert not first & second
     assert first | second == {f"cell{i:02d}" for i in range(N_IMAGES)}
     assert all(p.exists() for stem in first | second for p in output_unit(out, stem).outputs)
-    assert sorted(p.suffix for p in (out / ".microseg").iterdir()) == [".json"] * N_IMAGES
+    assert sorted(p.suffix for p in (out / ".microseg").iterdir() if p.is_file()) == \
+        [".json"] * N_IMAGES
+    assert len(list((out / ".microseg" / "runs").iterdir())) == 2     # one record per run
 
 
 def test_an_image_claimed_by_a_live_process_is_left_to_it(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Every bundled model (``zoo.available()``, so the weights folder or ``MICROSEG_ZOO_DIR``):
+"""Every bundled model (``zoo.bundled()``, so the weights folder or ``MICROSEG_ZOO_DIR``):
 it loads, its card tells the truth about it, and it segments synthetic data into a plausible
 number of objects, through the API and ``microseg segment --model NAME``."""
 import re
@@ -16,7 +16,7 @@ from microseg.post.graph import EdgeClassifier
 from microseg.post.registry import default_post
 from microseg.pipelines.model import bundled_edge_classifier
 
-BUNDLED = zoo.available()
+BUNDLED = zoo.bundled()
 FACTOR = 2.0          # found / true object count must lie within [1 / FACTOR, FACTOR]
 
 

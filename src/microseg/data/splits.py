@@ -5,7 +5,8 @@ Three ways to split a list of items:
 * :func:`random_split` — seeded, each item on its own;
 * :func:`group_split` — seeded, whole groups at a time (a stage position ``xy``, a sequence, a
   patient), optionally pinning named groups to a split (the protoplast study keeps position
-  ``xy10`` for testing, 002_b48028eca5347a5f.txt);
+  ``xy10`` for testing, 002_b48028eca5347a5f.txt); :func:`split_by_fields` does so for file
+  names, grouped by their metadata;
 * :func:`range_split` — by position in a sequence (frame or slice index ranges).
 
 Groups are often encoded in file names; :func:`parse_filename_metadata` reads such names with a
@@ -143,6 +144,25 @@ def group_split(groups: Sequence[str], fractions: Mapping[str, float], seed: int
     item_split = group_split_of[inverse]
     out = {s: np.flatnonzero(item_split == s) for s in dict.fromkeys([*fractions, *(fixed or {})])}
     return out
+
+
+def split_by_fields(names: Sequence[str], fractions: Mapping[str, float], *,
+                    pattern: str = PROTOPLAST_PATTERN, group_by: Sequence[str] = ("xy",),
+                    seed: int = 0, fixed: Mapping[str, Sequence[str]] | None = None
+                    ) -> dict[str, list[str]]:
+    """File ``names`` split by the group their ``group_by`` fields form (read with ``pattern``,
+    :func:`parse_filename_metadata`; default: the stage position ``xy``, so that no field of
+    view is in two splits) → ``{split: names}`` (see :func:`group_split` for ``fractions``,
+    ``seed`` and ``fixed``, whose groups are named as :func:`group_of` names them, e.g.
+    ``xy10``).
+
+    >>> names = [f"day1t1c1xy{xy}z{z}.tif" for xy in (1, 2, 3) for z in (12, 14)]
+    >>> split_by_fields(names, {"train": 1}, fixed={"test": ["xy3"]})["test"]
+    ['day1t1c1xy3z12.tif', 'day1t1c1xy3z14.tif']
+    """
+    groups = [group_of(parse_filename_metadata(name, pattern), group_by) for name in names]
+    return {split: [names[i] for i in index]
+            for split, index in group_split(groups, fractions, seed, fixed).items()}
 
 
 def range_split(positions: Sequence[int], ranges: Mapping[str, Sequence[int]]

@@ -263,16 +263,39 @@ class Predictor:
         """
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
-        factor = self.scale_factor(diameter, pixel_size)
-        inverted = False
+        x, inverted = self.prepare(image, channel_axis=channel_axis, z_context=z_context,
+                                   intensity_range=intensity_range)
+        return self.prediction_of_input(x, mode, diameter=diameter, pixel_size=pixel_size,
+                                        tta=tta, tile=tile, progress=progress,
+                                        on_image_grid=on_image_grid, inverted=inverted)
+
+    def prepare(self, image: np.ndarray, *, channel_axis: int | None = None,
+                z_context: str | None = None,
+                intensity_range: tuple[float, float] | None = None) -> tuple[np.ndarray, bool]:
+        """The network's input for ``image`` at the image's scale: normalised float32 ``(C,
+        *spatial)`` (for a 2D model on a stack, the slices' inputs ``(C, Z, Y, X)``), and
+        whether the normalisation inverted a bright background. A crop of it is predicted as
+        the crop of the whole image, its intensities seen in the whole image's context
+        (:meth:`prediction_of_input`)."""
+        image = np.asarray(image)
+        mode = self.mode(image, channel_axis)
         if mode == "slices":
-            x = slice_inputs(image, self.in_channels, check_z_context(z_context or self.z_context),
-                             self.normalization, channel_axis, intensity_range)
-        else:
-            stained = (mode == "2d" and channel_axis is None and image.ndim == 3
-                       and image.shape[-1] in (3, 4) and is_stained(image))
-            x, inverted = self.normalization.apply(
-                channels_first(image, self.in_channels, channel_axis), intensity_range, stained)
+            return slice_inputs(image, self.in_channels,
+                                check_z_context(z_context or self.z_context),
+                                self.normalization, channel_axis, intensity_range), False
+        stained = (mode == "2d" and channel_axis is None and image.ndim == 3
+                   and image.shape[-1] in (3, 4) and is_stained(image))
+        return self.normalization.apply(channels_first(image, self.in_channels, channel_axis),
+                                        intensity_range, stained)
+
+    def prediction_of_input(self, x: np.ndarray, mode: str = "2d", *,
+                            diameter: float | None = None, pixel_size: float | None = None,
+                            tta: str | None = None, tile: int | tuple[int, ...] | None = None,
+                            progress: bool = False, on_image_grid: bool = True,
+                            inverted: bool = False) -> Prediction:
+        """:meth:`prediction` of an input :meth:`prepare` made (or a crop of one) in ``mode``
+        (:meth:`mode` of its image); ``inverted`` is returned as ``bright_background``."""
+        factor = self.scale_factor(diameter, pixel_size)
         spatial = x.shape[1:]
         factors = (1.0,) + (factor,) * 2 if mode == "slices" else (factor,) * len(spatial)
         x = resize(x, scaled_shape(spatial, factors))

@@ -9,7 +9,7 @@ Python loop over objects (3D convex hulls excepted), and written as CSV.
 from microseg.measure.hull import convex_count
 from microseg.measure.moments import Geometry, eccentricity, equivalent_diameter, geometry
 from microseg.measure.runs import LabelRuns, label_runs
-from microseg.measure.table import measure, write_measurements_csv
+from microseg.measure.table import measure, read_measurements_csv, write_measurements_csv
 
 __all__ = ["Geometry", "LabelRuns", "convex_count", "eccentricity", "equivalent_diameter",
-           "geometry", "label_runs", "measure", "write_measurements_csv"]
+           "geometry", "label_runs", "measure", "read_measurements_csv", "write_measurements_csv"]

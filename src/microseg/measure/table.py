@@ -127,3 +127,37 @@ def write_measurements_csv(path: str | Path, table: Mapping[str, np.ndarray]) ->
         writer.writerow(columns)
         writer.writerows(zip(*(values.tolist() for values in columns.values())))
     return path
+
+
+def read_measurements_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a table written by :func:`write_measurements_csv` → column name → 1-D float64 array
+    (``label`` and the other integer columns as int64). A missing file, a file without a header
+    or a cell that is not a number raises :class:`InputError` naming the file.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> table = read_measurements_csv(write_measurements_csv(path, {"label": [1, 2],
+    ...                                                            "area": [3, 4.5]}))
+    >>> table["label"].tolist(), table["area"].tolist()
+    ([1, 2], [3.0, 4.5])
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the measurements ({exc})") from None
+    if not rows:
+        raise InputError(path, "measurement table has no header row")
+    header, body = rows[0], rows[1:]
+    if any(len(row) != len(header) for row in body):
+        raise InputError(path, f"every row must have the header's {len(header)} cells")
+    table = {}
+    for name, cells in zip(header, zip(*body) if body else [()] * len(header)):
+        try:
+            values = np.array([float(c) for c in cells], dtype=np.float64)
+        except ValueError:
+            raise InputError(path, f"column {name!r} holds a cell that is not a number") from None
+        integral = all(c.lstrip("-").isdigit() for c in cells)
+        table[name] = values.astype(np.int64) if integral else values
+    return table

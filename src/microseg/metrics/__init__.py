@@ -13,6 +13,7 @@ from microseg.metrics.ctc_tracking import ctc_tracking_scores
 from microseg.metrics.errors import combine_error_types, error_types
 from microseg.metrics.evaluate import evaluate_arrays, evaluate_ctc, evaluate_folders, \
     evaluate_pair, evaluate_paths
+from microseg.metrics.grouped import evaluate_by_field
 from microseg.metrics.isbi import combine_rand_info, vrand_vinfo, vrand_vinfo_thinned
 from microseg.metrics.matching import average_precision, combine, match
 from microseg.metrics.pixel import binary_scores, pixel_iou
@@ -27,6 +28,7 @@ __all__ = [
     "ctc_tracking_scores",
     "error_types",
     "evaluate_arrays",
+    "evaluate_by_field",
     "evaluate_ctc",
     "evaluate_folders",
     "evaluate_pair",

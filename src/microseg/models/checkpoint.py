@@ -138,6 +138,23 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return content
 
 
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a plain ``state_dict`` file of another tool (e.g. SAM weights), read with
+    ``weights_only`` (a file cannot run code); InputError naming the file when it is missing,
+    unreadable or not a mapping of names to tensors."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(path, "weights file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated / non-torch / unsafe files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(path, f"not a readable weights file ({reason[:200]})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(path, "not a state dict (a mapping of parameter names to tensors)")
+    return state
+
+
 def plain_data(value: Any, path: Path | None = None, where: str = "meta") -> Any:
     """``value`` converted to plain data: paths → str, tuples → lists, numpy scalars/arrays and
     dataclasses → their Python equivalents. Anything else raises :class:`InputError`."""

@@ -11,7 +11,9 @@ named after the input's stem (``{stem}_tNNN`` for frame NNN of a time series): `
 unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
 so a rerun of a killed batch skips the complete images, finishes the others and removes the
 partial files; an image that would need more memory than there is (:func:`memory_estimate`) is
-refused and the batch goes on.
+refused and the batch goes on. Each run leaves a record in ``OUT/.microseg/runs/`` (the command,
+model, settings and what became of every input, :func:`write_run_record`), which ``microseg
+report`` shows.
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from microseg.io.units import OutputUnit
 
 OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
+#: Folder of the run records, inside the bookkeeping folder of an output folder.
+RUNS_DIR = "runs"
 #: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
 #: per pixel at the network's scale for the arrays of the whole image (normalised input, maps,
 #: post-processing, measurements, overlay), bytes per pixel of a batch of tiles for the
@@ -363,7 +367,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
         check_memory(item.path, image.array, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
-        channels = _channels_first(image.array, labels.ndim, options.channel_axis)
+        channels = raw_channels(image.array, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
         with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
                                                                  csv_path):
@@ -427,7 +431,7 @@ def memory_estimate(image: "np.ndarray", predictor: "Predictor",
     diameter = options.diameter if isinstance(options.diameter, (int, float)) else None
     factor = max(1.0, predictor.scale_factor(diameter, options.pixel_size))
     ndim = spatial_ndim(image, options.channel_axis)
-    spatial = _channels_first(image, ndim, options.channel_axis).shape[1:]
+    spatial = raw_channels(image, ndim, options.channel_axis).shape[1:]
     scaled = 2 if predictor.mode(image, options.channel_axis) == "slices" else ndim
     pixels = math.prod(spatial) * factor ** scaled
     batch = predictor.batch_size * math.prod(predictor.tile_size(predictor.tile))
@@ -453,8 +457,9 @@ def check_memory(path: Path, image: "np.ndarray", predictor: "Predictor",
                                f"image, or set --memory-limit")
 
 
-def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
-    """The raw image as ``(C, *spatial)`` for measurements and overlays."""
+def raw_channels(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
+    """The image as read, channels first ``(C, *spatial)`` (a trailing RGB(A) axis moved to the
+    front, alpha dropped; a grey image as one channel), for measurements and overlays."""
     import numpy as np
 
     if channel_axis is not None:
@@ -482,10 +487,48 @@ def sequence_range(sequence: Path, options: SegmentOptions | None = None
                            for t in range(image.array.shape[time]))
 
 
+def run_records_dir(out_dir: str | Path) -> Path:
+    """The folder of the run records of output folder ``out_dir``."""
+    from microseg.io.units import BOOKKEEPING
+
+    return Path(out_dir) / BOOKKEEPING / RUNS_DIR
+
+
+def write_run_record(out_dir: str | Path, run: SegmentRun, model: Any,
+                     options: SegmentOptions, predictor_options: dict[str, Any],
+                     command: str | None, started: float) -> Path:
+    """Record one run of :func:`segment_paths` as ``OUT/.microseg/runs/<start>-<pid>.json``
+    (atomically): the ``command`` line (None when called from Python), microseg's version, start
+    and end time, the model (its name or path; ``repr`` of an object), the settings, and the
+    objects, seconds and failures per input. Returns the record's path."""
+    import datetime
+    import os
+    import time
+
+    from microseg.io.units import write_record
+    from microseg.version import __version__
+
+    def stamp(seconds: float) -> str:
+        return datetime.datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+
+    record = {"command": command, "version": __version__, "started": stamp(started),
+              "finished": stamp(time.time()),
+              "model": str(model) if isinstance(model, (str, Path)) else repr(model),
+              "options": {f.name: repr(getattr(options, f.name)) for f in fields(options)},
+              "predictor": {k: repr(v) for k, v in sorted(predictor_options.items())},
+              "objects": run.objects, "seconds": run.seconds,
+              "skipped": [message for _, message in run.skipped],
+              "failed": [message for _, message in run.failed]}
+    name = f"{datetime.datetime.fromtimestamp(started):%Y%m%dT%H%M%S}-{os.getpid()}.json"
+    path = run_records_dir(out_dir) / name
+    write_record(path, record)
+    return path
+
+
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
                   options: SegmentOptions | None = None, overwrite: bool = False,
                   progress: bool = True, memory_limit: int | None = None,
-                  **predictor_options: Any) -> SegmentRun:
+                  command: str | None = None, **predictor_options: Any) -> SegmentRun:
     """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``.
 
     An input whose outputs are complete (:func:`output_unit`) is skipped unless ``overwrite``,
@@ -495,7 +538,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     or an unexpected error) is recorded in :attr:`SegmentRun.failed`; the other inputs are
     processed. ``predictor_options`` go to :func:`~microseg.pipelines.model.load_model`
     (``tta``, ``tile``, ``backend``, …). An EM pipeline without an edge classifier uses the bundled model's own
-    (:func:`bundled_edge_classifier`).
+    (:func:`bundled_edge_classifier`). The run is recorded with ``command`` (the command line
+    that started it, if any) by :func:`write_run_record`.
     """
     import time
 
@@ -503,6 +547,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
 
     from microseg.io.units import Skipped
 
+    started = time.time()
     predictor = load_model(model, **predictor_options)
     options = options or SegmentOptions()
     options = replace(options, edge_classifier=bundled_edge_classifier(
@@ -534,4 +579,5 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))
         except Exception as exc:         # any failure of one image: report it, go on
             run.failed.append((str(item.path), _message(exc, item.path)))
+    write_run_record(out_dir, run, model, options, predictor_options, command, started)
     return run

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from microseg.zoo.card import ModelCard
-from microseg.zoo.store import available, card, model_files, weights_dir
+from microseg.zoo.store import available, card, card_path, checkpoint_path, model_files, \
+    weights_dir
 
 MB = 1_000_000
 INDENT = 14
@@ -26,9 +27,13 @@ def models_table() -> str:
         return f"no bundled models (no checkpoints in {weights_dir()})"
     rows = [("name", "architecture", "parameters", "size MB", "summary")]
     for name in names:
+        size = f"{size_mb(model_files(name)):.1f}"
+        if not card_path(name).is_file():
+            rows.append((name, "?", "?", size, f"(no card) {checkpoint_path(name)}"))
+            continue
         model = card(name)
-        rows.append((name, model.architecture.name, f"{model.parameters:,}",
-                     f"{size_mb(model_files(name)):.1f}", model.summary))
+        rows.append((name, model.architecture.name, f"{model.parameters:,}", size,
+                     model.summary))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[4]])
                      .rstrip() for row in rows)
@@ -45,7 +50,10 @@ def _post(model: ModelCard) -> list[str]:
 
 
 def describe(name: str) -> str:
-    """The card of available model ``name`` as readable text, with its weights files."""
+    """The card of available model ``name`` as readable text, with its weights files (a
+    user's model without a card: its checkpoint's record, :func:`describe_model`)."""
+    if not card_path(name).is_file():
+        return describe_model(checkpoint_path(name))
     model = card(name)
     files = model_files(name)
     lines = _wrap(f"{model.name}: {model.summary}", WIDTH) + [""]
@@ -69,6 +77,39 @@ def describe(name: str) -> str:
     if model.validation_command:
         lines += _section("", [f"$ {model.validation_command}"], wrap=False)
     lines += _section("licence", [model.licence])
+    return "\n".join(lines).rstrip()
+
+
+def describe_model(model: str | Path) -> str:
+    """What is known of ``model``: the card of a bundled model's name (:func:`describe`), else
+    the record of a checkpoint file (architecture, input, training data, post-processing,
+    validation scores); a file that is not a readable checkpoint raises :class:`InputError`."""
+    from microseg.models.checkpoint import read_checkpoint
+    from microseg.zoo.store import is_model_name
+
+    if is_model_name(model):
+        return describe(str(model))
+    meta = read_checkpoint(Path(model).expanduser())["meta"]
+    training = meta.training or {}
+    sources = [f"- {s.get('name')} ({s.get('kind')}, {s.get('train_images')} training images)"
+               for s in training.get("sources", [])]
+    post = meta.post or {}
+    lines = [f"{Path(model).name}: checkpoint written by microseg {meta.microseg_version or '?'}"
+             f" {meta.created or ''}".rstrip(), ""]
+    lines += _section("architecture", [f"{meta.arch} {_pairs(meta.config)}"])
+    normalization = meta.normalization.method if meta.normalization else "percentile"
+    lines += _section("input", [f"{meta.in_channels} channel(s), {normalization} "
+                                f"normalisation" + (f", trained at object diameter "
+                                                    f"{meta.object_diameter:.3g} px"
+                                                    if meta.object_diameter else "")])
+    lines += _section("post", [f"{post.get('name', 'auto')} {_pairs(post.get('params') or {})}"
+                               .rstrip()])
+    lines += _section("training data", sources or ["not recorded"])
+    if meta.iteration is not None:
+        lines += _section("training", [f"{meta.iteration} iterations"])
+    scores = {k: v for k, v in (meta.metrics or {}).items() if isinstance(v, (int, float))}
+    lines += _section("validation", [_pairs({k: f"{v:.4g}" for k, v in scores.items()})
+                                     or "no figures recorded"])
     return "\n".join(lines).rstrip()
 
 
