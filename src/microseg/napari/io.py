@@ -52,17 +52,17 @@ def _readable(path: Path) -> bool:
 
 
 def _read(path: Path) -> list[LayerData]:
-    from microseg.io.images import read_image
+    from microseg.io.images import read_array
 
     if path.suffix.lower() == ".json":
         return _coco_layers(path)
     if path.is_dir() and path.suffix.lower() != ".zarr":
         files = _folder_images(path) or []
-        images = [read_image(f) for f in files]
+        images = [read_array(f) for f in files]
         if len({(i.shape, i.dtype) for i in images}) == 1:
             return [_layer(np.stack(images), path.name, _is_labels(path, images[0]))]
         return [_layer(image, f.stem, _is_labels(f, image)) for f, image in zip(files, images)]
-    image = read_image(path)
+    image = read_array(path)
     return [_layer(image, path.stem, _is_labels(path, image))]
 
 
