@@ -76,7 +76,7 @@ def test_a_stack_gives_3d_labels_and_volumes(checkpoint, tmp_path):
                     "--spacing", 2, 1, 1, "--instances3d", "stack") == 0
     assert read_labels(tmp_path / "out" / "stack_labels.tif").shape == (6, 32, 40)
     header = (tmp_path / "out" / "stack.csv").read_text().splitlines()[0].split(",")
-    assert "volume" in header and "volume_physical" in header
+    assert "volume" in header and "volume_um3" in header
 
 
 def test_missing_input_is_reported_and_the_others_are_written(checkpoint, images, tmp_path,
