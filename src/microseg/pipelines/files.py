@@ -353,7 +353,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
     """
     from microseg.errors import warnings_naming
-    from microseg.io.units import source_record
+    from microseg.io.units import source_record, write_record
     from microseg.measure import measure
 
     outputs = outputs or Outputs()
@@ -375,6 +375,8 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
             for kind, path in zip(outputs.save, paths):
                 _write_output(kind, path, labels, channels, table, options.spacing, outputs,
                               into_input(outputs, item.path))
+        if into_input(outputs, item.path):   # writing into the input changed its time stamp
+            write_record(unit.marker, {**source_record(item.path), "settings": settings})
     return list(unit.outputs), len(table["label"])
 
 
