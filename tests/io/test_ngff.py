@@ -73,7 +73,18 @@ def test_labels_go_into_an_image_written_by_ome_zarr_py(tmp_path):
     assert [t[0]["scale"] for t in node.metadata["coordinateTransformations"]] == image_scales
     with pytest.raises(InputError, match="exists"):
         write_ngff_labels(path, labels)
+    # the image's own (multiscale-wide) transforms go with its labels, spatial axes only
+    attrs = dict(group.attrs)
+    ome = attrs.get("ome", attrs)
+    ome["multiscales"][0]["coordinateTransformations"] = [
+        {"type": "scale", "scale": [1.0, 1.0, 1.0, 1.0]},
+        {"type": "translation", "translation": [0.0, 0.0, 5.0, 7.5]}]
+    group.attrs.update(attrs)
     write_ngff_labels(path, labels[::-1].copy(), overwrite=True)
+    label_group = zarr.open_group(str(path / "labels" / "cells"), mode="r")
+    label_ome = dict(label_group.attrs).get("ome", dict(label_group.attrs))
+    assert label_ome["multiscales"][0]["coordinateTransformations"][1] == {
+        "type": "translation", "translation": [0.0, 5.0, 7.5]}
     np.testing.assert_array_equal(zarr.open_group(str(path))["labels/cells/0"][0], labels[::-1])
     with pytest.raises(InputError, match="do not match"):
         write_ngff_labels(path, labels[:10], name="other")

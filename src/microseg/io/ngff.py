@@ -108,6 +108,11 @@ def write_ngff_labels(image_path: str | Path, labels: Any, name: str = LABEL_NAM
                                        version, name,
                                        [multiscale["axes"][k] for k in spatial],
                                        [shift for _, shift in transforms])
+        if multiscale.get("coordinateTransformations"):   # the image's own, for every level
+            label_multiscale["coordinateTransformations"] = [
+                {"type": t["type"], t["type"]: [t[t["type"]][k] for k in spatial]}
+                for t in multiscale["coordinateTransformations"] if t.get("type") in
+                ("scale", "translation")]
         image_label = {"source": {"image": "../../"}}
         if version == "0.4":
             image_label["version"] = version
