@@ -64,19 +64,23 @@ def write_geojson(path: str | Path, labels: np.ndarray,
         features = list(geojson_features(labels, table, object_type, classification))
     except InputError as exc:
         raise InputError(path, exc.reason) from None
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({"type": "FeatureCollection", "features": features}, handle,
-                  separators=(",", ":"))
+    text = json.dumps({"type": "FeatureCollection", "features": features},   # C encoder;
+                      separators=(",", ":"))                                 # dump() is not
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
 def _geometry(polygons: list[Polygon]) -> dict[str, Any]:
     """A GeoJSON Polygon (one part) or MultiPolygon; rings closed as GeoJSON wants."""
-    coordinates = [[np.vstack([ring, ring[:1]]).tolist() for ring in polygon]
-                   for polygon in polygons]
+    coordinates = [[_closed(ring.tolist()) for ring in polygon] for polygon in polygons]
     if len(coordinates) == 1:
         return {"type": "Polygon", "coordinates": coordinates[0]}
     return {"type": "MultiPolygon", "coordinates": coordinates}
+
+
+def _closed(ring: list[list[int]]) -> list[list[int]]:
+    return ring + ring[:1]
 
 
 def _rows(table: Mapping[str, np.ndarray] | None) -> dict[int, dict[str, float | int]]:
