@@ -417,7 +417,8 @@ def _run_tune(args: argparse.Namespace) -> int:
 
 
 @command("segment", help="Segment images into labelled cells: writes OUT/{stem}_labels.tif, "
-                         "OUT/{stem}_overlay.png and OUT/{stem}.csv (measurements) per input.",
+                         "OUT/{stem}_overlay.png and OUT/{stem}.csv (measurements) per input, "
+                         "or the outputs chosen with --save.",
          arguments=[
              arg("inputs", nargs="+", metavar="INPUT",
                  help="image files, folders of images, glob patterns or CTC sequence folders"),
@@ -435,9 +436,9 @@ def _run_tune(args: argparse.Namespace) -> int:
                  help="2D model on stacks: post-process each slice and link slices by IoU "
                       "(default), or post-process the stacked maps in 3D"),
              arg("--spacing", type=float, nargs="+", metavar="S",
-                 help="pixel / voxel size per axis (Y X or Z Y X), for anisotropic stacks and "
-                      "physical measurements (default: the file's, in µm, from OME, ImageJ or "
-                      "OME-Zarr metadata)"),
+                 help="pixel / voxel size in µm per axis (Y X or Z Y X), for anisotropic stacks "
+                      "and measurements in µm (area_um2, …) (default: the file's, from OME, "
+                      "ImageJ or OME-Zarr metadata)"),
              arg("--channel", type=selection_arg("parse_channels"), metavar="N[,M]",
                  help="channel(s) to segment, by index (from 0) or name, e.g. --channel DAPI, "
                       "or --channel 0,1 (nucleus, then cytoplasm) for a two-channel model "
@@ -448,6 +449,17 @@ def _run_tune(args: argparse.Namespace) -> int:
              arg("--scene", metavar="N|NAME",
                  help="scene (series) of files holding several: OME-TIFF, OME-Zarr, CZI, "
                       "LIF, ND2 (default: the first)"),
+             arg("--save", metavar="KINDS",
+                 help="comma-separated outputs per input: labels ({stem}_labels.tif), overlay "
+                      "({stem}_overlay.png), csv ({stem}.csv), geojson ({stem}.geojson, for "
+                      "QuPath), rois ({stem}_rois.zip, ImageJ / Fiji ROI Manager), zarr "
+                      "({stem}.ome.zarr: the image with its labels, OME-NGFF 0.4) (default: "
+                      "labels,overlay,csv)"),
+             arg("--zarr-into-input", action="store_true",
+                 help="OME-Zarr inputs: write the zarr output as labels/cells into the input "
+                      "itself (its NGFF version, axes and levels) instead of OUT"),
+             arg("--geojson-objects", choices=["detection", "annotation"], default="detection",
+                 help="QuPath object type of the GeoJSON features (default detection)"),
              arg("--channel-axis", type=int, metavar="AXIS",
                  help="axis holding channels, for files that do not name their axes "
                       "(.npy, plain TIFF); by default images are grey or RGB"),
@@ -477,7 +489,7 @@ def _run_segment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from microseg.config import parse_assignment
-    from microseg.pipelines.files import SegmentOptions, segment_paths
+    from microseg.pipelines.files import Outputs, SegmentOptions, segment_paths
     from microseg.report import REPORT_NAME
 
     post_params = dict(parse_assignment(item) for item in args.post_param) or None
@@ -488,10 +500,14 @@ def _run_segment(args: argparse.Namespace) -> int:
                              edge_classifier=args.edge_classifier, channels=args.channel,
                              frames=args.frames, scene=args.scene)
     predictor_options = _predictor_options(args)
+    outputs = Outputs(zarr_into_input=args.zarr_into_input,
+                      geojson_objects=args.geojson_objects,
+                      **({} if args.save is None else {"save": tuple(
+                          kind.strip() for kind in args.save.split(",") if kind.strip())}))
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet,
-                        memory_limit=args.memory_limit, command=args.command_line,
-                        **predictor_options)
+                        memory_limit=args.memory_limit, outputs=outputs,
+                        command=args.command_line, **predictor_options)
     if run.renamed:
         source, stem = next(iter(run.renamed.items()))
         print(f"microseg segment: note: {len(run.renamed)} input(s) share a file name with "

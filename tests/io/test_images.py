@@ -216,3 +216,30 @@ def test_atomic_path_gives_the_permissions_of_a_plain_open(tmp_path):
     with atomic_path(kept) as tmp:
         tmp.write_text("new")
     assert kept.read_text() == "new" and kept.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("shape,spacing,largest", [((20, 30), (0.65, 0.65), 7),
+                                                   ((4, 20, 30), (2.0, 0.65, 0.5), 7),
+                                                   ((20, 30), (0.65, 0.5), 70000)])
+def test_label_tiff_carries_the_pixel_size_in_um(tmp_path, shape, spacing, largest):
+    labels = np.zeros(shape, np.uint32)
+    labels[..., 2:5, 3:9] = largest
+    path = write_labels(tmp_path / "labels.tif", labels, spacing=spacing)
+    np.testing.assert_array_equal(read_labels(path), labels)
+    with tifffile.TiffFile(path) as tif:
+        x_per_unit, y_per_unit = tif.pages[0].resolution
+        unit = tif.pages[0].resolutionunit
+        imagej = tif.imagej_metadata
+    to_um = 1e4 if unit == tifffile.RESUNIT.CENTIMETER else 1.0  # pixels per cm, else per µm
+    np.testing.assert_allclose([to_um / y_per_unit, to_um / x_per_unit], spacing[-2:])
+    if largest <= 65535:                      # ImageJ hyperstack (uint16): unit and z spacing
+        assert imagej["unit"] == "um"
+        assert imagej.get("spacing") == (spacing[0] if len(shape) == 3 else None)
+    else:                                     # ImageJ has no uint32: the TIFF unit says cm
+        assert imagej is None and unit == tifffile.RESUNIT.CENTIMETER
+
+
+def test_label_tiff_spacing_must_fit_the_axes(tmp_path):
+    with pytest.raises(InputError, match="spacing must be 2 positive"):
+        write_labels(tmp_path / "bad.tif", np.ones((4, 4), np.uint16), spacing=(1.0,))
+    assert not (tmp_path / "bad.tif").exists()

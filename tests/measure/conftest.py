@@ -33,7 +33,12 @@ def reference(labels, image=None, spacing=None):
     the inertia tensor eigenvalues; solidity may be inf where scikit-image's hull fails)."""
     ndim = labels.ndim
     properties = ["label", "area", "centroid", "bbox", "equivalent_diameter_area", "solidity",
+                  "axis_major_length", "axis_minor_length",
                   "eccentricity" if ndim == 2 else "inertia_tensor_eigvals"]
+    if ndim == 2:
+        properties += ["orientation"]
+        if spacing is None or len(set(spacing)) == 1:  # scikit-image: isotropic pixels only
+            properties += ["perimeter"]
     intensity = None
     if image is not None:
         properties += ["intensity_mean", "intensity_max"]
@@ -52,6 +57,11 @@ def reference(labels, image=None, spacing=None):
                 channel = key.rpartition("-")[2] if "-" in key else "0"
                 table[f"{stat}_intensity_c{channel}"] = values
     table["equivalent_diameter"] = raw["equivalent_diameter_area"]
+    for ours, theirs in (("perimeter", "perimeter"), ("orientation", "orientation"),
+                         ("major_axis_length", "axis_major_length"),
+                         ("minor_axis_length", "axis_minor_length")):
+        if theirs in raw:
+            table[ours] = raw[theirs]
     table["solidity"] = raw["solidity"]
     if ndim == 2:
         table["eccentricity"] = raw["eccentricity"]

@@ -17,6 +17,15 @@ def assert_columns_match(ours, expected, columns=None):
                                        err_msg=name)
 
 
+def assert_axes_match(ours, expected, eccentricity):
+    """Orientations are axes: equal modulo π (−π/2 and π/2 are one axis). Objects whose
+    equivalent ellipse is a circle have none; scikit-image's ±π/4 for them follows the sign of
+    a rounding error once the coordinates are scaled."""
+    defined = eccentricity > 1e-6
+    difference = (ours - expected + np.pi / 2) % np.pi - np.pi / 2
+    np.testing.assert_allclose(difference[defined], 0, atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_2d_columns_match_regionprops(make_labels, skimage_table, seed):
     labels = make_labels(seed, (96, 120), 40)
@@ -25,7 +34,8 @@ def test_2d_columns_match_regionprops(make_labels, skimage_table, seed):
     expected = skimage_table(labels, image)
     assert list(ours) == ["label", "area", "centroid_y", "centroid_x", "bbox_min_y", "bbox_min_x",
                           "bbox_max_y", "bbox_max_x", "mean_intensity_c0", "max_intensity_c0",
-                          "equivalent_diameter", "eccentricity", "solidity"]
+                          "equivalent_diameter", "perimeter", "orientation", "major_axis_length",
+                          "minor_axis_length", "eccentricity", "solidity"]
     assert ours["label"].size == 44 and np.all(np.diff(ours["label"]) > 0)
     assert_columns_match(ours, expected)
 
@@ -54,28 +64,54 @@ def test_channels_first_image_gives_a_column_pair_per_channel(make_labels, skima
     assert_columns_match(ours, expected, columns)
 
 
-@pytest.mark.parametrize("shape,spacing", [((60, 70), (0.5, 1.25)),
+@pytest.mark.parametrize("shape,spacing", [((60, 70), (0.5, 1.25)), ((60, 70), (0.65, 0.65)),
                                            ((10, 24, 20), (2.0, 0.4, 0.3))])
-def test_spacing_adds_physical_columns_matching_regionprops(make_labels, skimage_table, shape,
-                                                            spacing):
+def test_spacing_adds_um_columns_matching_regionprops(make_labels, skimage_table, shape,
+                                                      spacing):
     labels = make_labels(4, shape, 10, distance=3)
     ours = measure(labels, spacing=spacing)
     plain = measure(labels)
     expected = skimage_table(labels, spacing=spacing)
-    size = "area" if len(shape) == 2 else "volume"
-    axes = "yx" if len(shape) == 2 else "zyx"
-    pairs = {f"{size}_physical": size, "equivalent_diameter_physical": "equivalent_diameter",
-             "eccentricity": "eccentricity",
-             **{f"centroid_{a}_physical": f"centroid_{a}" for a in axes}}
+    ndim = len(shape)
+    size = "area" if ndim == 2 else "volume"
+    axes = "yx" if ndim == 2 else "zyx"
+    pairs = {f"{size}_um{ndim}": size, "equivalent_diameter_um": "equivalent_diameter",
+             "eccentricity": "eccentricity", "major_axis_um": "major_axis_length",
+             "minor_axis_um": "minor_axis_length",
+             **{f"centroid_{a}_um": f"centroid_{a}" for a in axes}}
+    if ndim == 2:
+        assert_axes_match(ours["orientation"], expected["orientation"], ours["eccentricity"])
+        if spacing[0] == spacing[1]:
+            pairs["perimeter_um"] = "perimeter"
+        else:  # no definition for anisotropic pixels, in scikit-image either
+            assert np.isnan(ours["perimeter_um"]).all()
     for ours_name, reference_name in pairs.items():
         np.testing.assert_allclose(ours[ours_name], expected[reference_name], atol=1e-6,
                                    err_msg=ours_name)
     hull_ok = np.isfinite(expected["solidity"])
     np.testing.assert_allclose(ours["solidity"][hull_ok], expected["solidity"][hull_ok],
                                atol=1e-12)
-    for name in plain:  # pixel-unit columns are unchanged by spacing (eccentricity aside)
-        if name != "eccentricity":
+    for name in plain:  # pixel-unit columns are unchanged by spacing (shape angles aside)
+        if name not in ("eccentricity", "orientation"):
             np.testing.assert_array_equal(ours[name], plain[name], err_msg=name)
+
+
+def test_perimeter_and_axes_of_hand_built_shapes():
+    labels = np.zeros((9, 12), np.uint8)
+    labels[1:4, 1:6] = 1    # 3 × 5 box: border of 12 pixels, 4 corners, straight runs
+    labels[5, 1:11] = 2     # 1 × 10 bar lying along X
+    labels[6:9, 11] = 3     # 3 × 1 bar standing along Y, touching the image edge
+    table = measure(labels)
+    # scikit-image's weights by neighbourhood code 1 + 2·(4-neighbours on the border) +
+    # 10·(diagonal ones): box corners 5, box sides 15 and 25 → weight 1 each, 12 border pixels;
+    # a bar's end pixels 3 → weight 0, its inner pixels 5 → 1
+    np.testing.assert_allclose(table["perimeter"], [12, 10 - 2, 3 - 2])
+    # variance of n consecutive pixels is (n² − 1) / 12: major axis 4·sqrt of it, minor 0
+    np.testing.assert_allclose(table["major_axis_length"][1:], 4 * np.sqrt((np.array([10, 3]) ** 2
+                                                                         - 1) / 12))
+    np.testing.assert_allclose(table["minor_axis_length"][1:], 0)
+    # orientation: angle from the rows axis; a bar along X lies at ±π/2, one along Y at 0
+    np.testing.assert_allclose(np.abs(table["orientation"]), [np.pi / 2, np.pi / 2, 0])
 
 
 def test_hand_computed_objects():

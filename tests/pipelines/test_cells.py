@@ -364,3 +364,23 @@ def test_a_briefly_trained_model_segments_synthetic_nuclei(tmp_path):
     assert match(test.labels, labels, iou=0.5).f1 > 0.6
     onnx = ms.segment(test.image, Predictor(result.last, backend="onnxruntime"), tta="mean")
     assert match(labels, onnx, iou=0.9).f1 > 0.98
+
+
+def test_segment_with_measure_gives_the_labels_and_their_table():
+    import pandas as pd
+
+    from microseg.measure import measure
+
+    gt = _discs((60, 80), [(20, 20), (40, 60)], 9)
+    image = (gt > 0).astype(np.float32)
+    predictor = Predictor(_identity(), meta=FOREGROUND, tile=32, overlap=8)
+    plain = ms.segment(image, predictor)
+    result = ms.segment(image, predictor, measure=True, spacing=(0.5, 0.5))
+    labels, table = result                             # unpacks as (labels, table)
+    np.testing.assert_array_equal(result.labels, plain)
+    expected = measure(plain, image, spacing=(0.5, 0.5))
+    frame = pd.DataFrame(table)
+    assert list(frame.columns) == list(expected) and len(frame) == 2
+    for name, values in expected.items():
+        np.testing.assert_array_equal(frame[name].to_numpy(), values, err_msg=name)
+    np.testing.assert_allclose(frame["area_um2"], frame["area"] * 0.25)

@@ -56,15 +56,15 @@ def test_an_ome_tiff_is_segmented_on_the_named_channel_with_micrometre_measureme
     np.testing.assert_array_equal(read_labels(tmp_path / "out" / "a.ome_labels.tif"), expected)
     table = _table(tmp_path / "out" / "a.ome.csv")
     assert len(table["label"]) == expected.max() > 0
-    np.testing.assert_allclose(table["area_physical"], table["area"] * PIXEL ** 2)
-    np.testing.assert_allclose(table["centroid_x_physical"], table["centroid_x"] * PIXEL)
+    np.testing.assert_allclose(table["area_um2"], table["area"] * PIXEL ** 2)
+    np.testing.assert_allclose(table["centroid_x_um"], table["centroid_x"] * PIXEL)
 
 
 def test_a_spacing_given_overrides_the_files(tmp_path, nuclei):
     path = _ome_tiff(tmp_path / "a.ome.tif", nuclei[0][0])
     assert _segment(path, "--out", tmp_path / "out", "--channel", "1", "--spacing", "2", "2") == 0
     table = _table(tmp_path / "out" / "a.ome.csv")
-    np.testing.assert_allclose(table["area_physical"], table["area"] * 4.0)
+    np.testing.assert_allclose(table["area_um2"], table["area"] * 4.0)
 
 
 def test_an_ome_zarr_time_series_is_segmented_frame_by_frame(tmp_path, nuclei):
@@ -79,11 +79,56 @@ def test_an_ome_zarr_time_series_is_segmented_frame_by_frame(tmp_path, nuclei):
         np.testing.assert_array_equal(read_labels(tmp_path / "out" / f"a_t00{t}_labels.tif"),
                                       expected[t])
         table = _table(tmp_path / "out" / f"a_t00{t}.csv")
-        np.testing.assert_allclose(table["area_physical"], table["area"] * PIXEL ** 2)
+        np.testing.assert_allclose(table["area_um2"], table["area"] * PIXEL ** 2)
     assert _segment(tmp_path / "a.zarr", "--out", tmp_path / "one", "--channel", "1",
                     "--frames", "1") == 0
     assert sorted(p.name for p in (tmp_path / "one").glob("*_labels.tif")) == \
         ["a_t001_labels.tif"]
+
+
+@pytest.mark.parametrize("given", [None, 2.0])
+def test_the_files_pixel_size_reaches_every_writer_unless_spacing_is_given(tmp_path, nuclei,
+                                                                            given):
+    import json
+
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    (image, _), (expected, _) = nuclei
+    path = _ome_tiff(tmp_path / "a.ome.tif", image)
+    pixel = PIXEL if given is None else given
+    out = tmp_path / "out"
+    assert _segment(path, "--out", out, "--channel", "DAPI", "--save", "labels,geojson,zarr",
+                    *(() if given is None else ("--spacing", given, given))) == 0
+    with tifffile.TiffFile(out / "a.ome_labels.tif") as tif:       # ImageJ: pixels per µm
+        np.testing.assert_allclose(tif.pages[0].resolution, (1 / pixel, 1 / pixel))
+        assert tif.imagej_metadata["unit"] == "um"
+        np.testing.assert_array_equal(tif.asarray(), expected)
+    features = json.loads((out / "a.ome.geojson").read_text())["features"]
+    assert len(features) == expected.max()
+    for feature in features:
+        measured = feature["properties"]["measurements"]
+        assert measured["area_um2"] == pytest.approx(measured["area"] * pixel ** 2)
+    node = next(iter(Reader(parse_url(str(out / "a.ome.ome.zarr")))()))
+    np.testing.assert_allclose(node.metadata["coordinateTransformations"][0][0]["scale"],
+                               [pixel, pixel])
+    np.testing.assert_array_equal(np.asarray(node.data[0]), image)   # the channel segmented
+
+
+def test_labels_of_a_time_point_are_not_written_into_the_ome_zarr_input(tmp_path, capsys,
+                                                                        nuclei):
+    from_writer = pytest.importorskip("ome_zarr.writer")
+    images, _ = nuclei
+    group = zarr.open_group(str(tmp_path / "a.zarr"), mode="w")
+    from_writer.write_image(np.stack(images), group, axes="tyx")
+    assert _segment(tmp_path / "a.zarr", "--out", tmp_path / "out", "--save", "csv,zarr",
+                    "--zarr-into-input") == 1
+    assert "labels of a time point" in capsys.readouterr().err
+    assert not (tmp_path / "a.zarr" / "labels").exists()
+    assert not list((tmp_path / "out").glob("*.csv"))
+    assert _segment(tmp_path / "a.zarr", "--out", tmp_path / "out", "--save", "csv,zarr") == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.ome.zarr")) == \
+        ["a_t000.ome.zarr", "a_t001.ome.zarr"]
 
 
 def test_the_sequence_range_of_a_time_series_file_spans_its_chosen_channel(tmp_path):
@@ -102,7 +147,7 @@ def test_an_imagej_hyperstack_gives_its_pixel_size_to_the_measurements(tmp_path,
     assert _segment(tmp_path / "a.tif", "--out", tmp_path / "out", "--channel", "1") == 0
     np.testing.assert_array_equal(read_labels(tmp_path / "out" / "a_labels.tif"), expected)
     table = _table(tmp_path / "out" / "a.csv")
-    np.testing.assert_allclose(table["area_physical"], table["area"] * PIXEL ** 2)
+    np.testing.assert_allclose(table["area_um2"], table["area"] * PIXEL ** 2)
 
 
 def test_ms_segment_takes_the_image_read_with_its_channel(tmp_path, nuclei):
@@ -114,6 +159,22 @@ def test_ms_segment_takes_the_image_read_with_its_channel(tmp_path, nuclei):
     with pytest.raises(InputError, match=r"the model takes 1 channel\(s\), the image has 2: "
                                          r"0 'noise', 1 'DAPI'; choose with --channel"):
         ms.segment(ms.read_image(path), "default")
+
+
+def test_ms_segment_measures_an_image_read_in_its_pixel_size_and_channel(tmp_path, nuclei):
+    from skimage.measure import regionprops_table
+
+    (image, _), (expected, _) = nuclei
+    read = ms.read_image(_ome_tiff(tmp_path / "a.ome.tif", image), channels=["DAPI"])
+    assert read.axes == "CYX" and read.spacing == (PIXEL, PIXEL)
+    labels, table = ms.segment(read, "default", measure=True)
+    np.testing.assert_array_equal(labels, expected)
+    reference = regionprops_table(expected, image, properties=("label", "area",
+                                                              "intensity_mean"))
+    np.testing.assert_array_equal(table["label"], reference["label"])
+    np.testing.assert_allclose(table["area_um2"], reference["area"] * PIXEL ** 2)
+    np.testing.assert_allclose(table["mean_intensity_c0"], reference["intensity_mean"])
+    assert "mean_intensity_c1" not in table                 # the one channel read
 
 
 def test_channel_errors_list_the_files_channels_by_name(tmp_path, capsys, nuclei):

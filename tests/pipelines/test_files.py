@@ -1,6 +1,7 @@
 """``microseg segment``: outputs per input and the error paths."""
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ def test_a_stack_gives_3d_labels_and_volumes(checkpoint, tmp_path):
                     "--spacing", 2, 1, 1, "--instances3d", "stack") == 0
     assert read_labels(tmp_path / "out" / "stack_labels.tif").shape == (6, 32, 40)
     header = (tmp_path / "out" / "stack.csv").read_text().splitlines()[0].split(",")
-    assert "volume" in header and "volume_physical" in header
+    assert "volume" in header and "volume_um3" in header
 
 
 def test_missing_input_is_reported_and_the_others_are_written(checkpoint, images, tmp_path,
@@ -148,3 +149,102 @@ def test_post_params_override_the_models(checkpoint, images, tmp_path, capsys):
     assert _segment(source, "--model", checkpoint, "--out", tmp_path / "bad",
                     "--post-param", "threshold") == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+@pytest.fixture
+def discs(tmp_path):
+    """A float image that is its own foreground mask (12 discs, two touching the border) and
+    a model that predicts exactly that mask (:func:`test_cells._identity`)."""
+    from skimage.draw import disk
+
+    from microseg.infer.predictor import Predictor
+
+    from .test_cells import FOREGROUND, _identity
+
+    mask = np.zeros((64, 80), np.float32)
+    for k, centre in enumerate([(0, 10), (63, 70)] + [(12 + 12 * (k // 5), 10 + 15 * (k % 5))
+                                                       for k in range(10)]):
+        mask[disk(centre, 4 + k % 3, shape=mask.shape)] = 1
+    write_image(tmp_path / "discs.tif", mask)
+    return tmp_path / "discs.tif", Predictor(_identity(), meta=FOREGROUND, tile=32, overlap=8)
+
+
+def test_save_chooses_the_outputs_qupath_fiji_and_ngff_read(discs, tmp_path):
+    import json
+
+    import roifile
+    import zarr
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+    from shapely.geometry import shape
+
+    from microseg.pipelines.files import Outputs, SegmentOptions, segment_paths
+
+    path, model = discs
+    out = tmp_path / "out"
+    run = segment_paths([path], out, model, options=SegmentOptions(spacing=(0.5, 0.5)),
+                        outputs=Outputs(save=("csv", "geojson", "rois", "zarr")), progress=False)
+    assert run.ok and run.objects == {"discs": 12}
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".microseg", "discs.csv", "discs.geojson", "discs.ome.zarr", "discs_rois.zip"]
+    with open(out / "discs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert "area_um2" in rows[0] and "perimeter_um" in rows[0]
+    labels = np.asarray(zarr.open_group(str(out / "discs.ome.zarr"))["labels/cells/0"])
+    ids = sorted(set(np.unique(labels)) - {0})
+    assert [int(r["label"]) for r in rows] == ids and len(ids) == 12
+    features = json.loads((out / "discs.geojson").read_text())["features"]
+    assert [int(f["properties"]["name"]) for f in features] == ids
+    assert [shape(f["geometry"]).area for f in features] == [int(r["area"]) for r in rows]
+    assert [int(roi.name) for roi in roifile.roiread(out / "discs_rois.zip")] == ids
+    image_node = next(iter(Reader(parse_url(str(out / "discs.ome.zarr")))()))
+    np.testing.assert_array_equal(np.asarray(image_node.data[0]), read_array(path))
+    assert image_node.metadata["coordinateTransformations"][0][0]["scale"] == [0.5, 0.5]
+
+
+def test_label_tiff_of_a_run_with_spacing_carries_it(checkpoint, images, tmp_path):
+    import tifffile
+
+    out = tmp_path / "out"
+    assert _segment(images / "cell0.tif", "--model", checkpoint, "--out", out, "--spacing",
+                    0.65, 0.65, "--save", "labels") == 0
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["cell0_labels.tif"]
+    with tifffile.TiffFile(out / "cell0_labels.tif") as tif:
+        np.testing.assert_allclose(tif.pages[0].resolution, (1 / 0.65, 1 / 0.65))
+        assert tif.imagej_metadata["unit"] == "um"
+
+
+def test_unknown_outputs_and_a_lone_zarr_into_input_are_refused(checkpoint, images, tmp_path,
+                                                                 capsys):
+    out = tmp_path / "out"
+    assert _segment(images, "--model", checkpoint, "--out", out, "--save", "labels,pdf") == 2
+    assert "unknown output(s) pdf" in capsys.readouterr().err
+    assert _segment(images, "--model", checkpoint, "--out", out, "--zarr-into-input") == 2
+    assert "needs the zarr output" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_labels_go_into_an_ome_zarr_input_when_asked(discs, tmp_path):
+    import zarr
+    from ome_zarr.writer import write_image
+
+    from microseg.pipelines.files import Outputs, segment_paths
+
+    path, model = discs
+    source = tmp_path / "plate.zarr"
+    write_image(read_array(path), zarr.open_group(str(source), mode="w"), axes="yx")
+    out = tmp_path / "out"
+    outputs = Outputs(save=("csv", "zarr"), zarr_into_input=True)
+    run = segment_paths([source], out, model, outputs=outputs, progress=False)
+    assert run.ok and run.objects == {"plate": 12}
+    assert sorted(p.name for p in out.iterdir()) == [".microseg", "plate.csv"]
+    labels = zarr.open_group(str(source))["labels/cells/0"][...]
+    with open(out / "plate.csv", newline="") as handle:
+        assert [int(r["label"]) for r in csv.DictReader(handle)] == sorted(
+            set(np.unique(labels)) - {0})
+    again = segment_paths([source], out, model, outputs=outputs, progress=False)
+    assert again.skipped and "complete" in again.skipped[0][1]
+    shutil.rmtree(source / "labels" / "cells")
+    redone = segment_paths([source], out, model, outputs=outputs, progress=False)
+    assert redone.objects == {"plate": 12}          # an output gone: the unit is redone
+    np.testing.assert_array_equal(zarr.open_group(str(source))["labels/cells/0"][...], labels)

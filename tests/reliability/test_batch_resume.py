@@ -71,11 +71,11 @@ def test_a_batch_killed_mid_run_is_finished_by_a_rerun(images, tmp_path, capsys)
     records = out / ".microseg"
 
     def in_the_middle_of_an_image():       # one image done, another claimed and not done
-        done = {p.stem for p in records.glob("*.json")}
+        done = {p.stem for p in records.glob("[!.]*.json")}
         return bool(done) and bool({p.stem for p in records.glob("*.lock")} - done)
 
     _kill_when(_command("segment", images, "--out", out), in_the_middle_of_an_image)
-    finished = sorted(p.stem for p in records.glob("*.json"))
+    finished = sorted(p.stem for p in records.glob("[!.]*.json"))
     assert 0 < len(finished) < N_IMAGES and _leftovers(out)
     capsys.readouterr()
 

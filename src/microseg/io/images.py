@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -221,13 +221,37 @@ def check_same_shape(image: np.ndarray, labels: np.ndarray, path: str | Path | N
         raise InputError(path, f"label shape {labels.shape} does not match image shape {spatial}")
 
 
-def write_labels(path: str | Path, labels: np.ndarray, compression: str | None = "zlib") -> Path:
-    """Write a label image as TIFF: uint16, or uint32 when ids exceed 65535. Atomic."""
+def write_labels(path: str | Path, labels: np.ndarray, compression: str | None = "zlib",
+                 spacing: Sequence[float] | None = None) -> Path:
+    """Write a label image ``(Y, X)`` or ``(Z, Y, X)`` as TIFF: uint16, or uint32 when ids
+    exceed 65535. Atomic.
+
+    ``spacing`` (µm per axis, ``(Y, X)`` or ``(Z, Y, X)``) is stored so that Fiji shows µm: a
+    uint16 image is an ImageJ hyperstack (``unit`` ``um``, X/Y resolution in pixels per µm,
+    ``spacing`` for Z); ImageJ files cannot hold uint32, so a uint32 image gets the X/Y
+    resolution in pixels per centimetre (the TIFF unit that readers convert to µm) and no Z
+    spacing.
+    """
     import tifffile
 
     labels = as_labels(labels, path)
+    options: dict = {}
+    if spacing is not None:
+        if len(spacing) != labels.ndim or labels.ndim not in (2, 3) \
+                or not all(float(s) > 0 for s in spacing):
+            raise InputError(path, f"spacing must be {labels.ndim} positive numbers (one per "
+                                   f"axis), got {tuple(spacing)}")
+        y, x = (float(s) for s in spacing[-2:])
+        if labels.dtype == np.uint16:
+            metadata = {"unit": "um", "axes": "ZYX" if labels.ndim == 3 else "YX"}
+            if labels.ndim == 3:
+                metadata["spacing"] = float(spacing[0])
+            options = {"imagej": True, "resolution": (1 / x, 1 / y), "metadata": metadata}
+        else:
+            options = {"resolution": (1e4 / x, 1e4 / y), "resolutionunit": "CENTIMETER"}
     with atomic_path(path) as tmp:
-        tifffile.imwrite(tmp, labels, compression=compression, photometric="minisblack")
+        tifffile.imwrite(tmp, labels, compression=compression, photometric="minisblack",
+                         **options)
     return Path(path)
 
 

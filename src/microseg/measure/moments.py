@@ -79,12 +79,43 @@ def eccentricity(covariance: np.ndarray, spacing: np.ndarray | None = None) -> n
     describes the true shape of anisotropically sampled objects. Objects without extent (one
     pixel) get 0.
     """
-    if spacing is not None:
-        covariance = covariance * np.outer(spacing, spacing)
-    eigenvalues = np.clip(np.linalg.eigvalsh(covariance), 0, None)  # ascending
+    eigenvalues = _eigenvalues(covariance, spacing)
     largest, smallest = eigenvalues[:, -1], eigenvalues[:, 0]
     ratio = np.divide(smallest, largest, out=np.ones_like(largest), where=largest > 0)
     return np.sqrt(1 - ratio)
+
+
+def axis_lengths(covariance: np.ndarray,
+                 spacing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Major and minor axis lengths ``(n,)`` each of the ellipse (2D: ``4·sqrt(λ)``) or
+    ellipsoid (3D: ``sqrt(20·λ)``) with the same second moments as each object, from the
+    largest and smallest eigenvalue ``λ`` of each ``(d, d)`` covariance in ``(n, d, d)``, as
+    ``skimage.measure.regionprops``' ``axis_major_length`` / ``axis_minor_length``. In pixels,
+    or in the unit of ``spacing`` ``(d,)`` when given."""
+    factor = 16.0 if covariance.shape[-1] == 2 else 20.0
+    eigenvalues = _eigenvalues(covariance, spacing)
+    return np.sqrt(factor * eigenvalues[:, -1]), np.sqrt(factor * eigenvalues[:, 0])
+
+
+def orientation(covariance: np.ndarray, spacing: np.ndarray | None = None) -> np.ndarray:
+    """Angle (radians, in ``[-π/2, π/2]``) between the Y axis (rows) and the major axis of each
+    2D object's ellipse, counter-clockwise, from its ``(2, 2)`` covariance (``y, x`` order) in
+    ``(n, 2, 2)``; as ``skimage.measure.regionprops``' ``orientation``, including its ``±π/4``
+    for objects whose row and column variances are equal. With ``spacing`` ``(2,)`` the angle
+    is that of the physically scaled object."""
+    if spacing is not None:
+        covariance = covariance * np.outer(spacing, spacing)
+    var_y, var_x, cov_yx = covariance[:, 0, 0], covariance[:, 1, 1], covariance[:, 0, 1]
+    tied = np.where(cov_yx > 0, np.pi / 4, -np.pi / 4)
+    return np.where(var_x == var_y, tied, 0.5 * np.arctan2(2 * cov_yx, var_y - var_x))
+
+
+def _eigenvalues(covariance: np.ndarray, spacing: np.ndarray | None) -> np.ndarray:
+    """Eigenvalues (ascending, clipped at 0) of each covariance in ``(n, d, d)``, scaled by
+    ``spacing`` ``(d,)`` first when given."""
+    if spacing is not None:
+        covariance = covariance * np.outer(spacing, spacing)
+    return np.clip(np.linalg.eigvalsh(covariance), 0, None)
 
 
 def equivalent_diameter(size: np.ndarray, ndim: int) -> np.ndarray:

@@ -12,7 +12,9 @@ from microseg.io.atomic import atomic_path
 from microseg.io.images import as_labels
 from microseg.measure.hull import convex_count
 from microseg.measure.intensity import intensity_mean_max
-from microseg.measure.moments import eccentricity, equivalent_diameter, geometry
+from microseg.measure.moments import axis_lengths, eccentricity, equivalent_diameter, \
+    geometry, orientation
+from microseg.measure.perimeter import perimeter
 from microseg.measure.runs import label_runs
 
 AXES = {2: ("y", "x"), 3: ("z", "y", "x")}
@@ -25,27 +27,33 @@ def measure(labels: np.ndarray, image: np.ndarray | None = None,
 
     ``image`` is ``None``, one channel of the labels' shape (``(Y, X)`` / ``(Z, Y, X)``) or
     channels first (``(C, Y, X)`` / ``(C, Z, Y, X)``; move a trailing channel axis with
-    ``np.moveaxis(image, -1, 0)``). ``spacing`` ``(d,)`` is the pixel size along each axis in a
-    physical unit (e.g. µm). ``source`` names the input in error messages.
+    ``np.moveaxis(image, -1, 0)``). ``spacing`` ``(d,)`` is the pixel size along each axis in µm.
+    ``source`` names the input in error messages.
 
     Returns columns (1-D arrays, one row per object, labels increasing; zero rows for an empty
-    image), in pixel units:
+    image; ``pandas.DataFrame(table)`` makes a data frame of it), in pixel units:
 
     - ``label`` (int64); ``area`` (2D) or ``volume`` (3D): pixel count (int64);
     - ``centroid_z``, ``centroid_y``, ``centroid_x``: mean pixel coordinate;
     - ``bbox_min_*`` / ``bbox_max_*`` (int64): first pixel and one past the last (half-open);
     - ``mean_intensity_c{k}``, ``max_intensity_c{k}`` for each channel ``k`` (float64);
     - ``equivalent_diameter``: diameter of the disc / ball of the same area / volume;
+    - 2D only: ``perimeter`` (:func:`~microseg.measure.perimeter.perimeter`) and ``orientation``
+      (radians, :func:`~microseg.measure.moments.orientation`);
+    - ``major_axis_length``, ``minor_axis_length``: axes of the ellipse / ellipsoid with the same
+      second moments (:func:`~microseg.measure.moments.axis_lengths`);
     - ``eccentricity``: ``sqrt(1 − λ_min/λ_max)`` of the coordinate covariance; in 2D that of the
       ellipse with the same second moments, in 3D that of the ellipse through the longest and
       shortest axis of the equivalent ellipsoid (:func:`~microseg.measure.moments.eccentricity`);
     - ``solidity``: pixel count / convex pixel count (scikit-image's definition, exact).
 
-    With ``spacing`` the columns ``area_physical`` / ``volume_physical`` (unit², unit³),
-    ``centroid_*_physical`` and ``equivalent_diameter_physical`` (unit) are appended, and
-    ``eccentricity`` is computed from the physically scaled coordinates. Bounding boxes stay in
-    pixel indices; solidity is a ratio of pixel counts in either case. All definitions match
-    ``skimage.measure.regionprops`` (with the same ``spacing``).
+    With ``spacing`` the µm columns ``area_um2`` / ``volume_um3``, ``centroid_*_um``,
+    ``equivalent_diameter_um``, ``perimeter_um`` (2D; NaN when the Y and X pixel sizes differ,
+    where scikit-image's perimeter has no definition either), ``major_axis_um`` and
+    ``minor_axis_um`` are appended, and ``eccentricity`` and ``orientation`` describe the
+    physically scaled objects. Bounding boxes stay in pixel indices; solidity is a ratio of
+    pixel counts in either case. All definitions match ``skimage.measure.regionprops`` (with
+    the same ``spacing`` for the µm columns).
 
     >>> table = measure(np.array([[1, 1, 0], [0, 2, 2]]), image=np.array([[1, 3, 9], [9, 4, 6]]))
     >>> table["area"].tolist(), table["mean_intensity_c0"].tolist()
@@ -69,14 +77,22 @@ def measure(labels: np.ndarray, image: np.ndarray | None = None,
         table[f"mean_intensity_c{k}"], table[f"max_intensity_c{k}"] = intensity_mean_max(
             runs, channel, stats.count)
     table["equivalent_diameter"] = equivalent_diameter(stats.count, ndim)
+    if ndim == 2:
+        table["perimeter"] = perimeter(labels, runs)
+        table["orientation"] = orientation(stats.covariance, scale)
+    table["major_axis_length"], table["minor_axis_length"] = axis_lengths(stats.covariance)
     table["eccentricity"] = eccentricity(stats.covariance, scale)
     table["solidity"] = stats.count / convex_count(runs)
     if scale is not None:
         physical_size = stats.count * float(np.prod(scale))
-        table[f"{size_name}_physical"] = physical_size
+        table[f"{size_name}_um{ndim}"] = physical_size
         for axis, letter in enumerate(axes):
-            table[f"centroid_{letter}_physical"] = table[f"centroid_{letter}"] * scale[axis]
-        table["equivalent_diameter_physical"] = equivalent_diameter(physical_size, ndim)
+            table[f"centroid_{letter}_um"] = table[f"centroid_{letter}"] * scale[axis]
+        table["equivalent_diameter_um"] = equivalent_diameter(physical_size, ndim)
+        if ndim == 2:
+            isotropic = scale[0] == scale[1]
+            table["perimeter_um"] = table["perimeter"] * (scale[0] if isotropic else np.nan)
+        table["major_axis_um"], table["minor_axis_um"] = axis_lengths(stats.covariance, scale)
     return table
 
 

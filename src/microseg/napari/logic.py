@@ -45,14 +45,13 @@ def segment_layer(image: np.ndarray, model: Any = "default", *, diameter: float 
     label-layer features, column ``index`` holding the label of each row. ``diameter``: pixels,
     ``"auto"``, or None (the model's default); ``post``: a post-processing name or
     :data:`MODEL_POST`; ``post_params``: text for :func:`parse_post_params`."""
-    from microseg.pipelines.cells import segment
-    from microseg.pipelines.files import raw_channels
+    from microseg.pipelines.cells import channels_first, segment
 
     image = np.asarray(image)
     labels = segment(image, model, diameter=diameter, tta=tta,
                      post=None if post == MODEL_POST else post,
                      post_params=parse_post_params(post_params), channel_axis=channel_axis)
-    return labels, label_features(labels, raw_channels(image, labels.ndim, channel_axis))
+    return labels, label_features(labels, channels_first(image, labels.ndim, channel_axis))
 
 
 def label_features(labels: np.ndarray, image: np.ndarray | None = None) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ microseg`` stays light).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError
@@ -75,6 +75,15 @@ PROBE_MIN_SIDE = 32
 FIXED = "model"
 
 
+class Segmentation(NamedTuple):
+    """What ``segment(..., measure=True)`` returns: the labels and their measurement table
+    (:func:`microseg.measure.measure`: column name → ``(n,)`` array, one row per object, µm
+    columns when ``spacing`` is given; ``pandas.DataFrame(result.table)`` makes a data frame)."""
+
+    labels: "np.ndarray"
+    table: dict[str, "np.ndarray"]
+
+
 def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | None = None,
             tile: int | tuple[int, ...] | None = None, post: str | None = None,
             post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
@@ -82,9 +91,14 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
             instances3d: str = "stitch", spacing: Sequence[float] | None = None,
             channel_axis: int | None = None,
             intensity_range: tuple[float, float] | None = None, pipeline: str = "cells",
-            edge_classifier: Any = None, device: str | None = None) -> "np.ndarray":
+            edge_classifier: Any = None, device: str | None = None,
+            measure: bool = False) -> "np.ndarray | Segmentation":
     """Segment one image → instance labels ``(Y, X)`` or ``(Z, Y, X)``, uint16 (uint32 when
-    needed), 0 = background.
+    needed), 0 = background; with ``measure=True`` a :class:`Segmentation` ``(labels, table)``
+    whose table measures every object in every channel of ``image``.
+
+    >>> labels, table = ms.segment(image, measure=True, spacing=(0.65, 0.65))  # doctest: +SKIP
+    >>> pandas.DataFrame(table)[["label", "area_um2", "mean_intensity_c0"]]   # doctest: +SKIP
 
     Args:
         image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
@@ -124,6 +138,8 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
         device: where the network runs: ``auto`` (a CUDA GPU when torch sees one), ``cpu``,
             ``cuda`` or ``cuda:N`` (:func:`~microseg.infer.device.resolve_device`); default
             ``auto``, or the device of a Predictor given.
+        measure: also measure the objects (:class:`Segmentation`); ``spacing`` gives the µm
+            columns.
     """
     import numpy as np
 
@@ -141,6 +157,39 @@ def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | N
     if read is not None and channel_axis is None:
         channel_axis = image_channel_axis(read, predictor)
     image = np.asarray(image)
+    labels = _segment(image, predictor, tta=tta, tile=tile, post=post, post_params=post_params,
+                      diameter=diameter, pixel_size=pixel_size, z_context=z_context,
+                      instances3d=instances3d, spacing=spacing, channel_axis=channel_axis,
+                      intensity_range=intensity_range, pipeline=pipeline,
+                      edge_classifier=edge_classifier)
+    if not measure:
+        return labels
+    from microseg.measure import measure as measure_objects
+
+    channels = channels_first(image, labels.ndim, channel_axis)
+    return Segmentation(labels, measure_objects(labels, channels, spacing=spacing))
+
+
+def channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
+    """The raw image as ``(C, *spatial)`` (``ndim`` spatial axes) for measurements and
+    overlays: ``channel_axis`` moved first, RGB(A) as three channels, else one channel."""
+    import numpy as np
+
+    if channel_axis is not None:
+        return np.moveaxis(image, channel_axis, 0)
+    if image.ndim == ndim + 1:                    # (Y, X, RGB[A])
+        return np.moveaxis(image[..., :3], -1, 0)
+    return image[None]
+
+
+def _segment(image: "np.ndarray", predictor: "Predictor", *, tta: str | None, tile: Any,
+             post: str | None, post_params: dict[str, Any] | None,
+             diameter: float | str | None, pixel_size: float | None, z_context: str | None,
+             instances3d: str, spacing: Sequence[float] | None, channel_axis: int | None,
+             intensity_range: tuple[float, float] | None, pipeline: str,
+             edge_classifier: Any) -> "np.ndarray":
+    """The labels of :func:`segment`: ``image`` as an array, the model loaded, the
+    channel axis and edge classifier resolved."""
     fixed = diameter == FIXED
     diameter = None if fixed else diameter
     if is_em_pipeline(pipeline, edge_classifier):

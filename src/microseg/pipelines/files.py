@@ -6,14 +6,19 @@
 :func:`segment_paths` reads each input with its own axes, pixel size and channel names
 (:func:`microseg.io.images.read_image`: the channels, frames and scene chosen in
 :class:`SegmentOptions`), segments it (:func:`microseg.pipelines.cells.segment`) and writes,
-named after the input's stem (``{stem}_tNNN`` for frame NNN of a time series): ``{stem}_labels.tif`` (uint16/uint32),
-``{stem}_overlay.png`` and ``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one
-unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
-so a rerun of a killed batch skips the complete images, finishes the others and removes the
-partial files; an image that would need more memory than there is (:func:`memory_estimate`) is
-refused and the batch goes on. Each run leaves a record in ``OUT/.microseg/runs/`` (the command,
-model, settings and what became of every input, :func:`write_run_record`), which ``microseg
-report`` shows.
+named after the input's stem (``{stem}_tNNN`` for frame NNN of a time series), the outputs
+chosen by :class:`Outputs` (default the first three): ``{stem}_labels.tif`` (uint16/uint32,
+with the pixel size when ``spacing`` is known: the file's unless given), ``{stem}_overlay.png``,
+``{stem}.csv`` (:func:`microseg.measure.measure`, µm columns with a pixel size),
+``{stem}.geojson`` (QuPath, :mod:`microseg.io.geojson`), ``{stem}_rois.zip`` (Fiji,
+:mod:`microseg.io.rois`) and ``{stem}.ome.zarr`` (the image with its labels in ``labels/``,
+:mod:`microseg.io.ngff`; or, for an OME-Zarr input and ``zarr_into_input``, the labels written
+into the input's own ``labels/``). They are one unit (:mod:`microseg.io.units`): claimed by one
+process, written together and marked complete, so a rerun of a killed batch skips the complete
+images, finishes the others and removes the partial files; an image that would need more memory
+than there is (:func:`memory_estimate`) is refused and the batch goes on. Each run leaves a
+record in ``OUT/.microseg/runs/`` (the command, model, settings and what became of every input,
+:func:`write_run_record`), which ``microseg report`` shows.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError, MicrosegError
 from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
-    image_channel_axis, is_em_pipeline, segment
+    channels_first, image_channel_axis, is_em_pipeline, segment
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 
 if TYPE_CHECKING:
@@ -37,7 +42,10 @@ if TYPE_CHECKING:
     from microseg.io.select import Channels, Frames
     from microseg.io.units import OutputUnit
 
-OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
+#: Output kind → file name (``--save`` chooses kinds); the defaults are written when none is given.
+OUTPUTS = {"labels": "{stem}_labels.tif", "overlay": "{stem}_overlay.png", "csv": "{stem}.csv",
+           "geojson": "{stem}.geojson", "rois": "{stem}_rois.zip", "zarr": "{stem}.ome.zarr"}
+DEFAULT_SAVE = ("labels", "overlay", "csv")
 #: Folder of the run records, inside the bookkeeping folder of an output folder.
 RUNS_DIR = "runs"
 #: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
@@ -165,7 +173,8 @@ def _not_outputs(paths: Sequence[Path], given: Path) -> list[Path]:
     is left."""
     from microseg.io.units import unit_names
 
-    own = {folder: {p for name in unit_names(folder) for p in output_paths(folder, name)}
+    own = {folder: {p for name in unit_names(folder)
+                    for p in output_paths(folder, name, tuple(OUTPUTS))}
            for folder in {p.parent for p in paths}}
     kept = [p for p in paths if p not in own[p.parent]]
     if not kept:
@@ -221,16 +230,67 @@ def _sharing(item: InputItem, items: list[InputItem]) -> Path:
     return next(other.path for other in items if other.stem == item.stem and other != item)
 
 
-def output_paths(out_dir: str | Path, stem: str) -> list[Path]:
-    """Label TIFF, overlay PNG and measurement CSV paths of one input."""
-    return [Path(out_dir) / pattern.format(stem=stem) for pattern in OUTPUTS]
+def output_paths(out_dir: str | Path, stem: str,
+                 save: Sequence[str] = DEFAULT_SAVE) -> list[Path]:
+    """The paths of the outputs ``save`` (kinds of :data:`OUTPUTS`) of one input, in that
+    order."""
+    return [Path(out_dir) / OUTPUTS[kind].format(stem=stem) for kind in save]
 
 
-def output_unit(out_dir: str | Path, stem: str) -> "OutputUnit":
-    """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`)."""
+def output_unit(out_dir: str | Path, stem: str, outputs: "Outputs | None" = None,
+                source: Path | None = None) -> "OutputUnit":
+    """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`);
+    with ``outputs.zarr_into_input`` and an OME-Zarr ``source``, its ``zarr`` output is the
+    label image in the input's ``labels/`` (:func:`zarr_target`)."""
     from microseg.io.units import OutputUnit
 
-    return OutputUnit(Path(out_dir), stem, tuple(output_paths(out_dir, stem)))
+    outputs = outputs or Outputs()
+    paths = output_paths(out_dir, stem, outputs.save)
+    if "zarr" in outputs.save and source is not None:
+        paths[outputs.save.index("zarr")] = zarr_target(out_dir, stem, outputs, source)
+    return OutputUnit(Path(out_dir), stem, tuple(paths))
+
+
+def zarr_target(out_dir: str | Path, stem: str, outputs: "Outputs", source: Path) -> Path:
+    """Where the ``zarr`` output of input ``source`` goes: the input's
+    ``labels/``:data:`~microseg.io.ngff.LABEL_NAME` for an OME-Zarr input with
+    ``outputs.zarr_into_input``, else ``OUT/{stem}.ome.zarr``."""
+    from microseg.io.ngff import LABEL_NAME
+
+    if into_input(outputs, source):
+        return source / "labels" / LABEL_NAME
+    return Path(out_dir) / OUTPUTS["zarr"].format(stem=stem)
+
+
+def into_input(outputs: "Outputs", source: Path) -> bool:
+    """Whether the labels of ``source`` go into its own ``labels/`` (an OME-Zarr input and
+    ``outputs.zarr_into_input``)."""
+    return outputs.zarr_into_input and source.suffix.lower() == ".zarr" and source.is_dir()
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What :func:`segment_paths` writes per input: the kinds ``save`` of :data:`OUTPUTS`; the
+    ``zarr`` output of an OME-Zarr input into its own ``labels/`` (``zarr_into_input``) instead
+    of ``OUT``; the QuPath object type of the GeoJSON features (``geojson_objects``)."""
+
+    save: tuple[str, ...] = DEFAULT_SAVE
+    zarr_into_input: bool = False
+    geojson_objects: str = "detection"
+
+    def __post_init__(self) -> None:
+        from microseg.io.geojson import OBJECT_TYPES
+
+        save = tuple(dict.fromkeys(self.save))
+        object.__setattr__(self, "save", save)
+        unknown = [kind for kind in save if kind not in OUTPUTS]
+        if unknown or not save:
+            raise ConfigError(f"unknown output(s) {', '.join(unknown) or '(none given)'} to "
+                              f"save; choose from {', '.join(OUTPUTS)}")
+        if self.zarr_into_input and "zarr" not in save:
+            raise ConfigError("writing labels into an OME-Zarr input needs the zarr output "
+                              "(--save …,zarr)")
+        check_choice("geojson_objects", self.geojson_objects, OBJECT_TYPES)
 
 
 @dataclass
@@ -338,10 +398,11 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  options: SegmentOptions, overwrite: bool = False,
                  intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
                  = None, memory_limit: int | None = None,
-                 settings: dict[str, Any] | None = None) -> tuple[list[Path], int]:
-    """Segment one input file and write its three outputs as one unit (:func:`output_unit`:
-    claimed, written together, marked complete with the input and ``settings``, see
-    :func:`settings_record`) → ``(paths, number of objects)``.
+                 settings: dict[str, Any] | None = None,
+                 outputs: Outputs | None = None) -> tuple[list[Path], int]:
+    """Segment one input file and write its outputs (``outputs``, default :class:`Outputs`)
+    as one unit (:func:`output_unit`: claimed, written together, marked complete with the input
+    and ``settings``, see :func:`settings_record`) → ``(paths, number of objects)``.
 
     ``intensity_range`` (sequence normalisation) may be a function, called only when the image
     is segmented. Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
@@ -349,15 +410,21 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     outputs in the way (:func:`_check_unit`) or an image that would need more memory than
     ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
     """
-    import numpy as np
-
     from microseg.errors import warnings_naming
-    from microseg.io.images import write_labels
-    from microseg.io.overlay import write_overlay
-    from microseg.io.units import source_record
-    from microseg.measure import measure, write_measurements_csv
+    from microseg.io.units import source_record, write_record
+    from microseg.measure import measure
 
-    unit = output_unit(out_dir, item.stem)
+    outputs = outputs or Outputs()
+    unit = output_unit(out_dir, item.stem, outputs, item.path)
+    if any(path.resolve() == item.path.resolve() for path in unit.outputs):
+        raise InputError(item.path, "an output would replace this input; choose another "
+                                    "output folder")
+    if into_input(outputs, item.path) and (item.frame is not None
+                                           or str(options.scene) not in ("None", "0")):
+        raise InputError(item.path, "the labels of a time point or of a scene other than the "
+                                    "first cannot go into the input's labels/ (they belong to "
+                                    "its first image, all time points); leave out "
+                                    "--zarr-into-input to write them to OUT")
     source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
         if not overwrite:
@@ -367,15 +434,51 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
         check_memory(item.path, image.array, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
-        channels = raw_channels(image.array, labels.ndim, options.channel_axis)
+        channels = channels_first(image.array, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
-        with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
-                                                                 csv_path):
-            write_labels(labels_path, labels)
-            write_overlay(overlay_path, np.moveaxis(channels, 0, -1) if len(channels) == 3
-                          else channels[0], labels)
-            write_measurements_csv(csv_path, table)
+        with warnings_naming(item.path), unit.staged(source) as paths:
+            for kind, path in zip(outputs.save, paths):
+                _write_output(kind, path, labels, channels, table, options.spacing, outputs,
+                              into_input(outputs, item.path))
+        if into_input(outputs, item.path):   # writing into the input changed its time stamp
+            write_record(unit.marker, {**source_record(item.path), "settings": settings})
     return list(unit.outputs), len(table["label"])
+
+
+def _write_output(kind: str, path: Path, labels: "np.ndarray", channels: "np.ndarray",
+                  table: dict[str, "np.ndarray"], spacing: Sequence[float] | None,
+                  outputs: Outputs, labels_into_input: bool) -> None:
+    """Write output ``kind`` of :data:`OUTPUTS` to ``path`` (for ``zarr`` with
+    ``labels_into_input``: the label image ``path`` inside the OME-Zarr input, see
+    :func:`zarr_target`)."""
+    import numpy as np
+
+    from microseg.io.geojson import write_geojson
+    from microseg.io.images import write_labels
+    from microseg.io.ngff import write_ngff_image, write_ngff_labels
+    from microseg.io.overlay import write_overlay
+    from microseg.io.rois import write_imagej_rois
+    from microseg.measure import write_measurements_csv
+
+    if kind == "labels":
+        write_labels(path, labels, spacing=spacing)
+    elif kind == "overlay":
+        write_overlay(path, np.moveaxis(channels, 0, -1) if len(channels) == 3 else channels[0],
+                      labels)
+    elif kind == "csv":
+        write_measurements_csv(path, table)
+    elif kind == "geojson":
+        write_geojson(path, labels, table, object_type=outputs.geojson_objects)
+    elif kind == "rois":
+        write_imagej_rois(path, labels)
+    elif labels_into_input:                   # replacing one is checked by the unit
+        write_ngff_labels(path.parent.parent, labels, path.name, overwrite=True)
+    else:
+        spatial = "zyx"[3 - labels.ndim:]
+        image = channels[0] if len(channels) == 1 else channels
+        write_ngff_image(path, image, spatial if len(channels) == 1 else "c" + spatial,
+                         spacing)
+        write_ngff_labels(path, labels)
 
 
 def settings_record(model: Any, options: SegmentOptions,
@@ -431,7 +534,7 @@ def memory_estimate(image: "np.ndarray", predictor: "Predictor",
     diameter = options.diameter if isinstance(options.diameter, (int, float)) else None
     factor = max(1.0, predictor.scale_factor(diameter, options.pixel_size))
     ndim = spatial_ndim(image, options.channel_axis)
-    spatial = raw_channels(image, ndim, options.channel_axis).shape[1:]
+    spatial = channels_first(image, ndim, options.channel_axis).shape[1:]
     scaled = 2 if predictor.mode(image, options.channel_axis) == "slices" else ndim
     pixels = math.prod(spatial) * factor ** scaled
     batch = predictor.batch_size * math.prod(predictor.tile_size(predictor.tile))
@@ -455,18 +558,6 @@ def check_memory(path: Path, image: "np.ndarray", predictor: "Predictor",
         raise InputError(path, f"needs about {format_size(need)} of memory to segment, more "
                                f"than the {format_size(budget)} {what}; crop or downscale the "
                                f"image, or set --memory-limit")
-
-
-def raw_channels(image: "np.ndarray", ndim: int, channel_axis: int | None) -> "np.ndarray":
-    """The image as read, channels first ``(C, *spatial)`` (a trailing RGB(A) axis moved to the
-    front, alpha dropped; a grey image as one channel), for measurements and overlays."""
-    import numpy as np
-
-    if channel_axis is not None:
-        return np.moveaxis(image, channel_axis, 0)
-    if image.ndim == ndim + 1:                    # (Y, X, RGB[A])
-        return np.moveaxis(image[..., :3], -1, 0)
-    return image[None]
 
 
 def sequence_range(sequence: Path, options: SegmentOptions | None = None
@@ -528,8 +619,10 @@ def write_run_record(out_dir: str | Path, run: SegmentRun, model: Any,
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
                   options: SegmentOptions | None = None, overwrite: bool = False,
                   progress: bool = True, memory_limit: int | None = None,
-                  command: str | None = None, **predictor_options: Any) -> SegmentRun:
-    """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``.
+                  outputs: Outputs | None = None, command: str | None = None,
+                  **predictor_options: Any) -> SegmentRun:
+    """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``, writing
+    ``outputs`` (default: labels, overlay and CSV; see :class:`Outputs`).
 
     An input whose outputs are complete (:func:`output_unit`) is skipped unless ``overwrite``,
     as is one another process is segmenting into the same folder; so a rerun after a kill
@@ -573,7 +666,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
             if sequence_method and item.sequence is not None:
                 span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
-                item, out_dir, predictor, options, overwrite, span, memory_limit, settings)
+                item, out_dir, predictor, options, overwrite, span, memory_limit, settings,
+                outputs)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))

@@ -85,7 +85,7 @@ def object_features(labels: np.ndarray, image: np.ndarray | None = None,
     scale = np.ones(ndim) if spacing is None else np.asarray(spacing, np.float64)
     e = np.minimum(table["eccentricity"], 1.0)
     aspect = 1.0 / np.sqrt(np.maximum(1.0 - e * e, MAX_ASPECT ** -2))
-    diameter = table["equivalent_diameter" if spacing is None else "equivalent_diameter_physical"]
+    diameter = table["equivalent_diameter" if spacing is None else "equivalent_diameter_um"]
     zeros = np.zeros(ids.size)
     return ObjectFeatures(
         ids=ids, centroid=centroid * scale, size=size, radius=diameter / 2, aspect=aspect,
