@@ -27,6 +27,9 @@ RANKS = {
     "microseg.metrics": 6, "microseg.track": 6,
     "microseg.train": 7, "microseg.zoo": 7,
     "microseg.pipelines": 8,
+    # blockwise processing on Dask runs the cells pipeline on every block (pipelines.cells) and
+    # is run by pipelines.files for --blockwise: a pipeline itself, of the same layer
+    "microseg.scale": 8,
     # faces: the package itself (lazy access to all of the above), the command line
     "microseg": 9, "microseg.cli": 9, "microseg.__main__": 9,
 }

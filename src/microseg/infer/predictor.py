@@ -51,6 +51,7 @@ from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 from microseg.models.base import pad_to_multiple
 from microseg.models.meta import ModelMeta
+from microseg.preprocess.normalize import Levels
 from microseg.preprocess.stain import is_stained
 
 if TYPE_CHECKING:
@@ -239,12 +240,15 @@ class Predictor:
                    z_context: str | None = None, tta: str | None = None,
                    tile: int | tuple[int, ...] | None = None,
                    intensity_range: tuple[float, float] | None = None,
-                   progress: bool = False, on_image_grid: bool = True) -> Prediction:
+                   progress: bool = False, on_image_grid: bool = True,
+                   levels: Levels | None = None) -> Prediction:
         """Maps for ``image`` and what the normalisation saw (:class:`Prediction`).
 
         ``intensity_range`` is the (min, max) of a whole sequence for ``sequence``
         normalisation; ``tta`` / ``tile`` override the predictor's. ``on_image_grid=False``
         keeps the maps on the network's grid (the image resampled by :meth:`scale_factor`).
+        ``levels``: ``image`` is a block of a larger image normalised as a whole
+        (:class:`~microseg.preprocess.normalize.Levels`, see :mod:`microseg.scale`).
         """
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
@@ -252,12 +256,13 @@ class Predictor:
         inverted = False
         if mode == "slices":
             x = slice_inputs(image, self.in_channels, check_z_context(z_context or self.z_context),
-                             self.normalization, channel_axis, intensity_range)
+                             self.normalization, channel_axis, intensity_range, levels)
         else:
             stained = (mode == "2d" and channel_axis is None and image.ndim == 3
                        and image.shape[-1] in (3, 4) and is_stained(image))
             x, inverted = self.normalization.apply(
-                channels_first(image, self.in_channels, channel_axis), intensity_range, stained)
+                channels_first(image, self.in_channels, channel_axis), intensity_range, stained,
+                levels)
         spatial = x.shape[1:]
         factors = (1.0,) + (factor,) * 2 if mode == "slices" else (factor,) * len(spatial)
         x = resize(x, scaled_shape(spatial, factors))
