@@ -41,7 +41,7 @@ import numpy as np
 
 from microseg.cli import diameter_arg
 from microseg.io.ctc import CTCSequence, write_ctc_sequence
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.metrics import ctc_tracking_scores, evaluate_ctc
 from microseg.track import TrackConfig, clip_tracks, track, write_tracking
 
@@ -97,7 +97,7 @@ def track_markers(seq_dir: Path, config: TrackConfig, seed: int, work: Path) -> 
 def track_timelapse(name: str, folder: Path, config: TrackConfig, work: Path) -> dict:
     """(a) on an automatic segmentation without GT: counts and run time."""
     labels = read_labels(folder / f"{name}_ERR_SEG.tif")
-    images = read_image(folder / f"{name}_img.tif")
+    images = read_array(folder / f"{name}_img.tif")
     spacing = TIMELAPSE[name]
     config = dataclasses.replace(config, spacing=spacing)
     start = time.perf_counter()

@@ -31,7 +31,7 @@ from microseg.cli import diameter_arg
 from microseg.data.modality import MODALITIES, guess_modality
 from microseg.data.rescale import rescale_sample
 from microseg.data.sample import Sample
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics.evaluate import evaluate_arrays
 from microseg.pipelines.cells import segment
@@ -70,7 +70,7 @@ def evaluate(model: str, split: str, tta: str, threads: int, precision: str = "f
     predictor = load_model(model, threads=threads, precision=precision)
     triples, seconds = [], 0.0
     for name in tqdm(ids, desc=f"dsb2018 {split} tta={tta}", unit="image"):
-        image = read_image(folder / "images" / f"{name}.png")
+        image = read_array(folder / "images" / f"{name}.png")
         modality = guess_modality(image)
         image, truth = zoomed(image, read_labels(folder / "labels" / f"{name}.tif"), zoom)
         start = time.perf_counter()

@@ -71,7 +71,7 @@ from microseg.data.degrade import IDENTITY, KINDS, degrade
 from microseg.data.modality import guess_modality
 from microseg.data.rescale import median_diameter
 from microseg.io.ctc import CTCSequence
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics import combine, evaluate_arrays, match, recall_by_brightness
 from microseg.pipelines.cells import segment
@@ -102,7 +102,7 @@ def dsb_groups() -> list[dict]:
     val = set((folder / "val.txt").read_text().split())
     rows = []
     for path in tqdm(sorted((folder / "images").glob("*.png")), desc="dsb2018 groups"):
-        image = read_image(path)
+        image = read_array(path)
         labels = read_labels(folder / "labels" / f"{path.stem}.tif")
         rows.append({"id": path.stem, "split": "val" if path.stem in val else "train",
                      "modality": guess_modality(image, str(path)),
@@ -172,11 +172,11 @@ def sweep_sets() -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
     folder = data_root() / "dsb2018"
     dsb = []
     for name in (folder / "val.txt").read_text().split():
-        image = read_image(folder / "images" / f"{name}.png")
+        image = read_array(folder / "images" / f"{name}.png")
         if guess_modality(image) == "fluorescence":
             dsb.append((name, image, read_labels(folder / "labels" / f"{name}.tif")))
     sim = data_root() / "ctc" / "Fluo-N2DH-SIM+" / "01"
-    frames = [(f"t{t:03d}", read_image(sim / f"t{t:03d}.tif"),
+    frames = [(f"t{t:03d}", read_array(sim / f"t{t:03d}.tif"),
                read_labels(sim.parent / "01_GT" / "SEG" / f"man_seg{t:03d}.tif"))
               for t in SIM_FRAMES]
     return {"dsb-val-fluorescence": dsb, "sim+-50-64": frames}
@@ -268,7 +268,7 @@ def score_fold(fold: int, groups: list[dict], predict, label: str) -> list[dict]
     for group, ids in sorted(held_out.items()):
         triples = []
         for name in tqdm(ids, desc=f"{label} fold {fold} {group}", unit="image"):
-            image = read_image(folder / "images" / f"{name}.png")
+            image = read_array(folder / "images" / f"{name}.png")
             truth = read_labels(folder / "labels" / f"{name}.tif")
             triples.append((name, truth, predict(name, image)))
         overall = evaluate_arrays(triples, ("f1", "ap", "seg")).overall
@@ -315,7 +315,7 @@ def cmd_polarity(args: argparse.Namespace) -> dict:
     no_rule = dataclasses.replace(as_is, dark_background=False)
     items = []
     for name in (folder / "val.txt").read_text().split():
-        image = read_image(folder / "images" / f"{name}.png")
+        image = read_array(folder / "images" / f"{name}.png")
         labels = read_labels(folder / "labels" / f"{name}.tif")
         modality = guess_modality(image)
         items.append((modality, name, image, labels))

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from microseg.errors import InputError
-from microseg.io import (CTCSequence, find_sequences, isbi_items, read_em_stack, read_image,
+from microseg.io import (CTCSequence, find_sequences, isbi_items, read_array, read_em_stack,
                          read_labels)
 from microseg.io.folders import pair_by_stem, read_id_list, read_pair
 
@@ -94,7 +94,7 @@ def load_ctc_sequence(seq: CTCSequence) -> str:
 
 
 def load_stack_pair(image_path: Path, label_path: Path | None) -> str:
-    image = read_image(image_path)
+    image = read_array(image_path)
     text = f"image {describe_shapes([image.shape])} {image.dtype}"
     if label_path is not None:
         labels = read_labels(label_path)

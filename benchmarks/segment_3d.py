@@ -31,7 +31,7 @@ from microseg.data import synthetic
 from microseg.data.rescale import median_diameter
 from microseg.data.sample import Sample
 from microseg.infer.predictor import Predictor
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.metrics import seg_score
 from microseg.preprocess.normalize import normalize_percentile
 from microseg.preprocess.pseudocolor import context_pseudocolor
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     test = [(v.image, v.labels) for v in volumes(2000, args.test_volumes)]
     diameter = median_diameter([plane for v in train_vols for plane in v.labels if plane.any()])
     root = Path(os.environ.get("MICROSEG_DATA", "../shared/data")) / "samples" / "nuclei3d"
-    real = [(read_image(root / "nuclei.tif"), read_labels(root / "nuclei_label.tif"))]
+    real = [(read_array(root / "nuclei.tif"), read_labels(root / "nuclei_label.tif"))]
     real_diameter = median_diameter([plane for plane in real[0][1] if plane.any()])
     given = {"pseudocolor": args.pseudocolor_model, "plain": args.plain_model}
     results = []

@@ -44,7 +44,7 @@ from microseg import models
 from microseg.data import synthetic
 from microseg.infer.predictor import Predictor
 from microseg.post.stitch3d import stitch_slices
-from microseg.io.images import read_image, write_image, write_labels
+from microseg.io.images import read_array, write_image, write_labels
 from microseg.io.overlay import write_overlay
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.measure import measure, write_measurements_csv
@@ -97,7 +97,7 @@ def end_to_end(predictor: Predictor, path: Path, out: Path) -> dict[str, float]:
     """Seconds per stage of one input."""
     times = {}
     start = time.perf_counter()
-    image = read_image(path)
+    image = read_array(path)
     times["read"] = time.perf_counter() - start
     start = time.perf_counter()
     prediction = predictor.prediction(image)
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         tiny = synthetic.generate("nuclei2d", seed=1, shape=(64, 64))
         oracle_post(tiny.labels, tiny.image)                              # compile numba code
         for case, (path, labels) in inputs.items():
-            image = read_image(path)
+            image = read_array(path)
             oracle.append({"case": case, "megapixels": labels.size / 1e6,
                            **oracle_post(labels, image)})
         for model, backend, predictor in predictors(args):

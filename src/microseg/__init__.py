@@ -5,10 +5,11 @@
 1.0
 
 Submodules load on first use (``ms.metrics``, ``ms.io``, ``ms.post.graph``, …), so ``import
-microseg`` is fast and imports no torch. ``ms.segment`` and ``ms.load_model`` are the functions
-of :mod:`microseg.pipelines.cells` and :mod:`microseg.pipelines.model`. The layers, low to high
-(a lower one never imports a higher one): io, preprocess → data, targets, augment → models,
-losses → infer → post → metrics, measure, track → train, zoo → pipelines.
+microseg`` is fast and imports no torch. ``ms.segment``, ``ms.load_model`` and ``ms.read_image``
+are the functions of :mod:`microseg.pipelines.cells`, :mod:`microseg.pipelines.model` and
+:mod:`microseg.io.images`. The layers, low to high (a lower one never imports a higher one): io,
+preprocess → data, targets, augment → models, losses → infer → post → metrics, measure, track →
+train, zoo → pipelines.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ SUBMODULES = ("augment", "config", "data", "errors", "infer", "io", "losses", "m
               "measure", "metrics", "models", "pipelines", "post", "preprocess", "scale",
               "targets", "track", "train", "zoo")
 #: Functions reachable as attributes of the package → the module defining them.
-FUNCTIONS = {"segment": "microseg.pipelines.cells", "load_model": "microseg.pipelines.model"}
+FUNCTIONS = {"segment": "microseg.pipelines.cells", "load_model": "microseg.pipelines.model",
+             "read_image": "microseg.io.images"}
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +41,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *SUBMODULES, *FUNCTIONS})
 
 
-__all__ = ["__version__", "load_model", "segment"]
+__all__ = ["__version__", "load_model", "read_image", "segment"]

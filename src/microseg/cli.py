@@ -136,6 +136,22 @@ def size_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def selection_arg(name: str) -> Callable[[str], Any]:
+    """An argument type read by function ``name`` of :mod:`microseg.io.select` (``parse_channels``
+    for ``--channel``, ``parse_frames`` for ``--frames``), whose ValueError is the usage error."""
+
+    def convert(text: str) -> Any:
+        from microseg.io import select
+
+        try:
+            return getattr(select, name)(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
 DIAMETER_ARG = arg("--diameter", type=diameter_arg, metavar="PX|auto|model",
                    help="typical object diameter in the images (pixels), rescaled to the "
                         "model's; 'auto': measured on a first pass at the model's scale; "
@@ -348,10 +364,21 @@ def _run_tune(args: argparse.Namespace) -> int:
                       "(default), or post-process the stacked maps in 3D"),
              arg("--spacing", type=float, nargs="+", metavar="S",
                  help="pixel / voxel size per axis (Y X or Z Y X), for anisotropic stacks and "
-                      "physical measurements"),
+                      "physical measurements (default: the file's, in µm, from OME, ImageJ or "
+                      "OME-Zarr metadata)"),
+             arg("--channel", type=selection_arg("parse_channels"), metavar="N[,M]",
+                 help="channel(s) to segment, by index (from 0) or name, e.g. --channel DAPI, "
+                      "or --channel 0,1 (nucleus, then cytoplasm) for a two-channel model "
+                      "(default: every channel)"),
+             arg("--frames", type=selection_arg("parse_frames"), metavar="N|A:B|N,M",
+                 help="time points of time series to segment, each into its own outputs "
+                      "{stem}_tNNN, e.g. 3, 0:10 (0 to 9) or 0,5,9 (default: all)"),
+             arg("--scene", metavar="N|NAME",
+                 help="scene (series) of files holding several: OME-TIFF, OME-Zarr, CZI, "
+                      "LIF, ND2 (default: the first)"),
              arg("--channel-axis", type=int, metavar="AXIS",
-                 help="axis holding the model's input channels (multi-channel images); by "
-                      "default images are grey or RGB"),
+                 help="axis holding channels, for files that do not name their axes "
+                      "(.npy, plain TIFF); by default images are grey or RGB"),
              BACKEND_ARG,
              PRECISION_ARG,
              THREADS_ARG,
@@ -381,7 +408,8 @@ def _run_segment(args: argparse.Namespace) -> int:
                              z_context=args.z_context,
                              instances3d=args.instances3d, spacing=args.spacing,
                              channel_axis=args.channel_axis, pipeline=args.pipeline,
-                             edge_classifier=args.edge_classifier)
+                             edge_classifier=args.edge_classifier, channels=args.channel,
+                             frames=args.frames, scene=args.scene)
     predictor_options = _predictor_options(args)
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet,

@@ -8,7 +8,7 @@ from microseg.data.synthetic import sample_seed, write_synthetic
 from microseg.errors import ConfigError
 from microseg.io.ctc import CTCSequence, read_ctc_result
 from microseg.io.folders import list_images, pair_by_stem
-from microseg.io.images import read_image, read_labels
+from microseg.io.images import read_array, read_labels
 from microseg.io.isbi import membrane_to_instances
 
 
@@ -18,7 +18,7 @@ def test_folder_layout_round_trip(tmp_path):
     assert [p[0].name for p in pairs] == ["000.tif", "001.tif", "002.tif"]
     for i, (image_path, label_path) in enumerate(pairs):
         expected = synthetic.nuclei2d(sample_seed(4, i), shape=(40, 40), diameter=10)
-        image, labels = read_image(image_path), read_labels(label_path)
+        image, labels = read_array(image_path), read_labels(label_path)
         assert image.dtype == np.uint16 and np.array_equal(image, expected.image)
         assert np.array_equal(labels, expected.labels)
     first = read_labels(pairs[0][1])
@@ -28,7 +28,7 @@ def test_folder_layout_round_trip(tmp_path):
 def test_em_writes_isbi_membranes_that_give_back_the_instances(tmp_path):
     out = write_synthetic("em", tmp_path, n=1, seed=0, shape=(2, 48, 48), diameter=16)
     labels = read_labels(out / "labels" / "000.tif")
-    membranes = read_image(out / "membranes" / "000.tif")
+    membranes = read_array(out / "membranes" / "000.tif")
     assert membranes.dtype == np.uint8 and np.array_equal(membranes, synthetic.isbi_labels(labels))
     instances = membrane_to_instances(membranes)
     for z in range(2):
@@ -81,7 +81,7 @@ def test_cli_writes_the_same_as_the_api(tmp_path, capsys):
     cli_files = list_images(tmp_path / "cli" / "images")
     assert [p.name for p in cli_files] == [p.name for p in list_images(api / "images")]
     for path in cli_files:
-        assert np.array_equal(read_image(path), read_image(api / "images" / path.name))
+        assert np.array_equal(read_array(path), read_array(api / "images" / path.name))
         assert np.array_equal(read_labels(tmp_path / "cli" / "labels" / path.name),
                               read_labels(api / "labels" / path.name))
 

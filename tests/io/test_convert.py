@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from microseg.cli import main
-from microseg.io import read_image, read_labels, write_ctc_sequence, write_image, write_labels
+from microseg.io import read_array, read_labels, write_ctc_sequence, write_image, write_labels
 from microseg.io.coco import labels_to_coco, write_coco
 from microseg.io.convert import convert
 
@@ -35,7 +35,7 @@ def test_convert_folder_with_ids(tmp_path, capsys):
     assert _outputs(tmp_path / "dst") == (["a.tif", "c.tif"], ["a.tif", "c.tif"])
     np.testing.assert_array_equal(read_labels(tmp_path / "dst" / "labels" / "c.tif"),
                                   _labels(offset=5))
-    np.testing.assert_array_equal(read_image(tmp_path / "dst" / "images" / "c.tif"),
+    np.testing.assert_array_equal(read_array(tmp_path / "dst" / "images" / "c.tif"),
                                   _labels(offset=5).astype(np.uint8) * 90)
 
 
@@ -44,7 +44,7 @@ def test_convert_ctc_resumes_and_overwrites(tmp_path):
     write_ctc_sequence(tmp_path / "DS", 1, images, seg={0: _labels(), 2: _labels(offset=2)})
     assert convert(tmp_path / "DS", tmp_path / "out", "ctc", progress=False) == 2
     assert _outputs(tmp_path / "out")[1] == ["DS_01_t000.tif", "DS_01_t002.tif"]
-    np.testing.assert_array_equal(read_image(tmp_path / "out" / "images" / "DS_01_t002.tif"),
+    np.testing.assert_array_equal(read_array(tmp_path / "out" / "images" / "DS_01_t002.tif"),
                                   images[2])
     (tmp_path / "out" / "labels" / "DS_01_t002.tif").unlink()  # as if interrupted
     assert convert(tmp_path / "DS", tmp_path / "out", "ctc", progress=False) == 1

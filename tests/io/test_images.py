@@ -9,7 +9,7 @@ import tifffile
 from PIL import Image
 
 from microseg.errors import InputError
-from microseg.io import read_image, read_labels, write_image, write_labels
+from microseg.io import read_array, read_labels, write_image, write_labels
 from microseg.io.atomic import atomic_path
 from microseg.io.images import as_labels, check_same_shape
 
@@ -22,7 +22,7 @@ RNG = np.random.default_rng(7)
 def test_tiff_round_trip(tmp_path, compression, tag, shape, dtype):
     image = (RNG.random(shape) * 200).astype(dtype)
     path = write_image(tmp_path / "a.tif", image, compression=compression)
-    back = read_image(path)
+    back = read_array(path)
     assert back.dtype == image.dtype and back.shape == image.shape
     np.testing.assert_array_equal(back, image)
     with tifffile.TiffFile(path) as tif:
@@ -36,7 +36,7 @@ def test_rgb_tiff_is_tagged_rgb(tmp_path):
     path = write_image(tmp_path / "rgb.tif", image)
     with tifffile.TiffFile(path) as tif:
         assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.RGB
-    np.testing.assert_array_equal(read_image(path), image)
+    np.testing.assert_array_equal(read_array(path), image)
 
 
 def test_multipage_written_page_by_page_is_stacked(tmp_path):
@@ -44,21 +44,21 @@ def test_multipage_written_page_by_page_is_stacked(tmp_path):
     with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
         for page in pages:
             tif.write(page, compression="lzw")
-    np.testing.assert_array_equal(read_image(tmp_path / "pages.tif"), np.stack(pages))
+    np.testing.assert_array_equal(read_array(tmp_path / "pages.tif"), np.stack(pages))
 
 
 def test_multipage_of_different_shapes_reads_first_series(tmp_path):
     with tifffile.TiffWriter(tmp_path / "mixed.tif") as tif:
         tif.write(np.ones((5, 6), np.uint8))
         tif.write(np.zeros((3, 3), np.uint8))
-    np.testing.assert_array_equal(read_image(tmp_path / "mixed.tif"), np.ones((5, 6), np.uint8))
+    np.testing.assert_array_equal(read_array(tmp_path / "mixed.tif"), np.ones((5, 6), np.uint8))
 
 
 def test_imagej_hyperstack(tmp_path):
     stack = RNG.integers(0, 255, (3, 4, 10, 12), dtype=np.uint8)  # (T, Z, Y, X)
     tifffile.imwrite(tmp_path / "hyper.tif", stack, imagej=True, metadata={"axes": "TZYX"},
                      compression="zlib")
-    np.testing.assert_array_equal(read_image(tmp_path / "hyper.tif"), stack)
+    np.testing.assert_array_equal(read_array(tmp_path / "hyper.tif"), stack)
 
 
 def test_png_grey_and_rgb(tmp_path):
@@ -66,14 +66,14 @@ def test_png_grey_and_rgb(tmp_path):
     rgb = RNG.integers(0, 255, (10, 12, 3), dtype=np.uint8)
     Image.fromarray(grey).save(tmp_path / "g.png")
     Image.fromarray(rgb).save(tmp_path / "c.png")
-    np.testing.assert_array_equal(read_image(tmp_path / "g.png"), grey)
-    np.testing.assert_array_equal(read_image(tmp_path / "c.png"), rgb)
+    np.testing.assert_array_equal(read_array(tmp_path / "g.png"), grey)
+    np.testing.assert_array_equal(read_array(tmp_path / "c.png"), rgb)
 
 
 def test_png_grey_16bit(tmp_path):
     grey = RNG.integers(0, 65535, (10, 12), dtype=np.uint16)
     write_image(tmp_path / "g16.png", grey)
-    back = read_image(tmp_path / "g16.png")
+    back = read_array(tmp_path / "g16.png")
     np.testing.assert_array_equal(back.astype(np.uint16), grey)
 
 
@@ -83,8 +83,8 @@ def test_png_rgba_constant_alpha_is_dropped_varying_alpha_kept(tmp_path):
     constant[..., 3] = 255
     Image.fromarray(constant, mode="RGBA").save(tmp_path / "const.png")
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "vary.png")
-    np.testing.assert_array_equal(read_image(tmp_path / "const.png"), constant[..., :3])
-    np.testing.assert_array_equal(read_image(tmp_path / "vary.png"), rgba)
+    np.testing.assert_array_equal(read_array(tmp_path / "const.png"), constant[..., :3])
+    np.testing.assert_array_equal(read_array(tmp_path / "vary.png"), rgba)
 
 
 def test_palette_png_expands_to_rgb(tmp_path):
@@ -94,13 +94,13 @@ def test_palette_png_expands_to_rgb(tmp_path):
     image.putpalette(palette + [0] * (768 - len(palette)))
     image.save(tmp_path / "p.png")
     expected = np.array(palette, np.uint8).reshape(3, 3)[index]
-    np.testing.assert_array_equal(read_image(tmp_path / "p.png"), expected)
+    np.testing.assert_array_equal(read_array(tmp_path / "p.png"), expected)
 
 
 def test_jpg_reads_close_to_written(tmp_path):
     smooth = np.tile(np.linspace(0, 250, 32, dtype=np.uint8), (32, 1))
     write_image(tmp_path / "s.jpg", smooth)
-    back = read_image(tmp_path / "s.jpg")
+    back = read_array(tmp_path / "s.jpg")
     assert back.shape == smooth.shape
     assert np.abs(back.astype(int) - smooth).max() <= 4  # lossy, but close on a smooth ramp
 
@@ -108,7 +108,7 @@ def test_jpg_reads_close_to_written(tmp_path):
 def test_npy_round_trip(tmp_path):
     volume = RNG.random((3, 4, 5)).astype(np.float64)
     write_image(tmp_path / "v.npy", volume)
-    np.testing.assert_array_equal(read_image(tmp_path / "v.npy"), volume)
+    np.testing.assert_array_equal(read_array(tmp_path / "v.npy"), volume)
 
 
 def test_labels_uint16_and_uint32(tmp_path):
@@ -146,14 +146,14 @@ def test_non_numeric_labels_raise():
 
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="file not found") as err:
-        read_image(tmp_path / "none.tif")
+        read_array(tmp_path / "none.tif")
     assert err.value.path == tmp_path / "none.tif"
 
 
 def test_unsupported_suffix(tmp_path):
     (tmp_path / "a.gif").write_bytes(b"GIF89a")
     with pytest.raises(InputError, match="unsupported"):
-        read_image(tmp_path / "a.gif")
+        read_array(tmp_path / "a.gif")
     with pytest.raises(InputError, match="unsupported"):
         write_image(tmp_path / "b.gif", np.zeros((2, 2), np.uint8))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
@@ -168,20 +168,20 @@ def test_truncated_tiff(tmp_path, compression, keep):
     data = path.read_bytes()
     (tmp_path / "cut.tif").write_bytes(data[:int(len(data) * keep)])
     with pytest.raises(InputError, match="cut.tif: cannot read image"):
-        read_image(tmp_path / "cut.tif")
+        read_array(tmp_path / "cut.tif")
 
 
 @pytest.mark.parametrize("name", ["junk.png", "junk.tif", "junk.npy", "junk.jpg"])
 def test_garbage_file(tmp_path, name):
     (tmp_path / name).write_bytes(b"\x00\x01 definitely not an image" * 3)
     with pytest.raises(InputError, match=name):
-        read_image(tmp_path / name)
+        read_array(tmp_path / name)
 
 
 def test_empty_npy(tmp_path):
     np.save(tmp_path / "e.npy", np.zeros((0, 5)))
     with pytest.raises(InputError, match="empty"):
-        read_image(tmp_path / "e.npy")
+        read_array(tmp_path / "e.npy")
 
 
 def test_check_same_shape():

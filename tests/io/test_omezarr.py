@@ -6,7 +6,7 @@ import pytest
 import zarr
 
 from microseg.errors import InputError
-from microseg.io import read_image
+from microseg.io import read_array
 from microseg.io.omezarr import ome_axes, open_ome_zarr, read_ome_zarr
 
 AXES = [{"name": "c", "type": "channel"}, {"name": "y", "type": "space"},
@@ -33,7 +33,7 @@ def test_levels_and_axes(tmp_path, zarr_format):
     full = np.arange(2 * 16 * 20, dtype=np.uint16).reshape(2, 16, 20)
     half = full[:, ::2, ::2].copy()
     _write_ome(tmp_path / "img.zarr", [full, half], zarr_format)
-    np.testing.assert_array_equal(read_image(tmp_path / "img.zarr"), full)
+    np.testing.assert_array_equal(read_array(tmp_path / "img.zarr"), full)
     np.testing.assert_array_equal(read_ome_zarr(tmp_path / "img.zarr", level=1), half)
     assert open_ome_zarr(tmp_path / "img.zarr").shape == full.shape  # lazy handle
     assert ome_axes(tmp_path / "img.zarr") == ["c", "y", "x"]
@@ -44,13 +44,13 @@ def test_levels_and_axes(tmp_path, zarr_format):
 def test_plain_zarr_array(tmp_path):
     data = np.eye(5, dtype=np.uint8)
     zarr.save_array(str(tmp_path / "a.zarr"), data)
-    np.testing.assert_array_equal(read_image(tmp_path / "a.zarr"), data)
+    np.testing.assert_array_equal(read_array(tmp_path / "a.zarr"), data)
 
 
 def test_group_without_ome_metadata_and_missing_folder(tmp_path):
     zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
     with pytest.raises(InputError, match="without OME 'multiscales'"):
-        read_image(tmp_path / "g.zarr")
+        read_array(tmp_path / "g.zarr")
     with pytest.raises(InputError, match="Zarr folder not found"):
         read_ome_zarr(tmp_path / "none.zarr")
     (tmp_path / "junk.zarr").mkdir()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.io import read_image
+from microseg.io import read_array
 from microseg.io.overlay import label_colours, render_overlay, write_overlay
 
 
@@ -82,7 +82,7 @@ def test_bad_input():
 def test_write_overlay_png(tmp_path):
     image, labels = _scene()
     path = write_overlay(tmp_path / "o.png", image, labels)
-    np.testing.assert_array_equal(read_image(path), render_overlay(image, labels))
+    np.testing.assert_array_equal(read_array(path), render_overlay(image, labels))
     with pytest.raises(InputError, match="bad.png"):
         write_overlay(tmp_path / "bad.png", image, labels[:3])
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]

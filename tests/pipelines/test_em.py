@@ -16,7 +16,7 @@ from microseg.cli import main
 from microseg.data import synthetic
 from microseg.errors import ConfigError, InputError
 from microseg.infer.predictor import Predictor
-from microseg.io.images import read_image, read_labels, write_image
+from microseg.io.images import read_array, read_labels, write_image
 from microseg.io.isbi import membrane_to_instances, read_em_stack
 from microseg.metrics.isbi import vrand_vinfo
 from microseg.models.checkpoint import save_checkpoint
@@ -213,7 +213,7 @@ def test_command_line(checkpoint, stacks, tmp_path, capsys):
     expected = ms.segment(read_em_stack(tmp_path / "test.tif"), checkpoint, pipeline="em-lmc",
                           edge_classifier=rf)
     np.testing.assert_array_equal(labels, expected)
-    assert read_image(out / "test_overlay.png").shape[-1] == 3
+    assert read_array(out / "test_overlay.png").shape[-1] == 3
     with open(out / "test.csv", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == labels.max()
     capsys.readouterr()

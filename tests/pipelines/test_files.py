@@ -9,7 +9,7 @@ from microseg import models
 from microseg.cli import main
 from microseg.data import synthetic
 from microseg.io.ctc import write_ctc_sequence
-from microseg.io.images import read_image, read_labels, write_image
+from microseg.io.images import read_array, read_labels, write_image
 from microseg.models.checkpoint import save_checkpoint
 
 OUTPUTS = ("{}_labels.tif", "{}_overlay.png", "{}.csv")
@@ -48,7 +48,7 @@ def test_writes_labels_overlay_and_measurements_per_input(checkpoint, images, tm
         labels_path, overlay_path, csv_path = _outputs(out, stem)
         labels = read_labels(labels_path)
         assert labels.shape == (40, 48)
-        assert read_image(overlay_path).shape == (40, 48, 3)
+        assert read_array(overlay_path).shape == (40, 48, 3)
         with open(csv_path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert [int(r["label"]) for r in rows] == sorted(set(np.unique(labels)) - {0})

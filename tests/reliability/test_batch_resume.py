@@ -13,7 +13,7 @@ import pytest
 from microseg.cli import main
 from microseg.data import synthetic
 from microseg.io.ctc import read_ctc_result, write_ctc_sequence
-from microseg.io.images import read_image, read_labels, write_image, write_labels
+from microseg.io.images import read_array, read_labels, write_image, write_labels
 from microseg.pipelines.files import output_unit
 
 N_IMAGES = 12
@@ -57,7 +57,7 @@ def _same_outputs(out, reference, stem):
     labels, overlay, table = output_unit(out, stem).outputs
     ref_labels, ref_overlay, ref_table = output_unit(reference, stem).outputs
     np.testing.assert_array_equal(read_labels(labels), read_labels(ref_labels))
-    np.testing.assert_array_equal(read_image(overlay), read_image(ref_overlay))
+    np.testing.assert_array_equal(read_array(overlay), read_array(ref_overlay))
     assert table.read_text() == ref_table.read_text()
 
 

@@ -13,7 +13,7 @@ from microseg.cli import main
 from microseg.data import synthetic
 from microseg.errors import InputError
 from microseg.io.axes import single_image_channel_axis
-from microseg.io.images import read_image_axes, read_labels, write_image
+from microseg.io.images import read_image, read_labels, write_image
 from microseg.models.checkpoint import save_checkpoint
 
 RNG = np.random.default_rng(3)
@@ -42,22 +42,22 @@ def _segment(*args):
 def test_a_cyx_ome_tiff_is_read_as_two_channels(tmp_path):
     image = _pixels(2, 24, 32)
     tifffile.imwrite(tmp_path / "a.ome.tif", image, metadata={"axes": "CYX"}, ome=True)
-    back, axes = read_image_axes(tmp_path / "a.ome.tif")
-    assert axes == "CYX"
-    np.testing.assert_array_equal(back, image)
+    back = read_image(tmp_path / "a.ome.tif")
+    assert back.axes == "CYX"
+    np.testing.assert_array_equal(back.array, image)
 
 
 def test_an_imagej_hyperstack_names_its_slices_and_channels(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", _pixels(3, 2, 24, 32), imagej=True,
                      metadata={"axes": "ZCYX"})
-    back, axes = read_image_axes(tmp_path / "a.tif")
-    assert axes == "ZCYX" and back.shape == (3, 2, 24, 32)
+    back = read_image(tmp_path / "a.tif")
+    assert back.axes == "ZCYX" and back.array.shape == (3, 2, 24, 32)
 
 
 def test_an_imagej_channel_stack_is_channels_not_z(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", _pixels(2, 24, 32), imagej=True,
                      metadata={"axes": "CYX"})
-    assert read_image_axes(tmp_path / "a.tif")[1] == "CYX"
+    assert read_image(tmp_path / "a.tif").axes == "CYX"
 
 
 def test_an_ome_zarr_names_its_channel_axis(tmp_path):
@@ -65,23 +65,23 @@ def test_an_ome_zarr_names_its_channel_axis(tmp_path):
     group.create_array("0", data=_pixels(2, 24, 32))
     group.attrs["multiscales"] = [{"version": "0.4", "datasets": [{"path": "0"}],
                                    "axes": [{"name": name} for name in "cyx"]}]
-    assert read_image_axes(tmp_path / "a.zarr")[1] == "CYX"
+    assert read_image(tmp_path / "a.zarr").axes == "CYX"
 
 
 def test_singleton_time_and_channel_axes_are_squeezed(tmp_path):
     image = _pixels(1, 1, 24, 32)
     tifffile.imwrite(tmp_path / "a.tif", image, metadata={"axes": "TCYX"})
-    back, axes = read_image_axes(tmp_path / "a.tif")
-    assert axes == "YX"
-    np.testing.assert_array_equal(back, image[0, 0])
+    back = read_image(tmp_path / "a.tif")
+    assert back.axes == "YX"
+    np.testing.assert_array_equal(back.array, image[0, 0])
 
 
 def test_an_rgb_png_and_an_rgb_tiff_stay_colour_images(tmp_path):
     rgb = RNG.integers(0, 255, (24, 32, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "a.png")
     write_image(tmp_path / "a.tif", rgb)
-    assert read_image_axes(tmp_path / "a.png")[1] == "YXS"
-    assert read_image_axes(tmp_path / "a.tif")[1] == "YXS"
+    assert read_image(tmp_path / "a.png").axes == "YXS"
+    assert read_image(tmp_path / "a.tif").axes == "YXS"
 
 
 #: unnamed layouts with a small axis: two trailing values per pixel, two pages
@@ -92,33 +92,33 @@ SMALL_AXES = [((24, 32, 2), 2, "YXC"), ((2, 24, 32), 0, "CYX")]
 def test_an_unnamed_small_axis_asks_for_the_channel_axis(tmp_path, shape, axis, axes):
     write_image(tmp_path / "a.tif", _pixels(*shape))
     with pytest.raises(InputError, match=f"--channel-axis {axis}"):
-        read_image_axes(tmp_path / "a.tif")
+        read_image(tmp_path / "a.tif")
 
 
 @pytest.mark.parametrize("shape, axis, axes", SMALL_AXES)
 def test_the_channel_axis_names_an_unnamed_small_axis(tmp_path, shape, axis, axes):
     write_image(tmp_path / "a.tif", _pixels(*shape))
-    assert read_image_axes(tmp_path / "a.tif", channel_axis=axis)[1] == axes
+    assert read_image(tmp_path / "a.tif", channel_axis=axis).axes == axes
 
 
 def test_an_unnamed_deep_stack_is_read_as_z(tmp_path):
     write_image(tmp_path / "a.npy", _pixels(6, 24, 32))
-    assert read_image_axes(tmp_path / "a.npy")[1] == "ZYX"
+    assert read_image(tmp_path / "a.npy").axes == "ZYX"
 
 
 def test_a_channel_axis_against_the_metadata_is_refused(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", _pixels(3, 24, 32), imagej=True,
                      metadata={"axes": "ZYX"})
     with pytest.raises(InputError, match="not its channel axis"):
-        read_image_axes(tmp_path / "a.tif", channel_axis=0)
+        read_image(tmp_path / "a.tif", channel_axis=0)
 
 
 def test_a_time_series_is_refused_for_single_image_segmentation(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", _pixels(3, 24, 32), imagej=True,
                      metadata={"axes": "TYX"})
-    _, axes = read_image_axes(tmp_path / "a.tif")
+    axes = read_image(tmp_path / "a.tif").axes
     assert axes == "TYX"
-    with pytest.raises(InputError, match="microseg ctc"):
+    with pytest.raises(InputError, match="choose a frame"):
         single_image_channel_axis(axes, tmp_path / "a.tif")
 
 
@@ -127,9 +127,9 @@ def test_a_two_channel_ome_tiff_segments_to_2d_labels_on_its_channel_axis(
     nuclei = _nuclei()
     tifffile.imwrite(tmp_path / "a.ome.tif", np.stack([nuclei, nuclei[::-1]]),
                      metadata={"axes": "CYX"}, ome=True)
-    image, axes = read_image_axes(tmp_path / "a.ome.tif")
-    labels = ms.segment(image, two_channel_checkpoint,
-                        channel_axis=single_image_channel_axis(axes))
+    image = read_image(tmp_path / "a.ome.tif")
+    labels = ms.segment(image.array, two_channel_checkpoint,
+                        channel_axis=single_image_channel_axis(image.axes))
     assert labels.shape == nuclei.shape
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from microseg.errors import InputError
 from microseg.io.coco import CocoDataset
 from microseg.io.ctc import read_track_file
-from microseg.io.images import read_image, read_image_axes, read_labels
+from microseg.io.images import read_array, read_image, read_labels
 
 FUZZ = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -53,7 +53,7 @@ def _bytes_like(valid: bytes) -> st.SearchStrategy[bytes]:
 
 def _read_all(path):
     """Every image reader on one file: each may only return or raise InputError."""
-    for reader in (read_image, read_image_axes, read_labels):
+    for reader in (read_array, read_image, read_labels):
         try:
             reader(path)
         except InputError:

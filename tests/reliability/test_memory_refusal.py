@@ -73,7 +73,7 @@ def test_the_memory_estimate_is_above_the_peak_of_a_run(tmp_path):
     done = _run("""
         import re, sys
         from pathlib import Path
-        from microseg.io.images import read_image
+        from microseg.io.images import read_array
         from microseg.pipelines.files import SegmentOptions, memory_estimate, segment_paths
         from microseg.pipelines.model import load_model
         import microseg.post   # the post-processing modules load before the peak is measured
@@ -84,7 +84,7 @@ def test_the_memory_estimate_is_above_the_peak_of_a_run(tmp_path):
 
         path = Path(sys.argv[1])
         predictor = load_model("default", threads=1)
-        estimate = memory_estimate(read_image(path), predictor, SegmentOptions())
+        estimate = memory_estimate(read_array(path), predictor, SegmentOptions())
         Path("/proc/self/clear_refs").write_text("5")          # peak := now
         before = status("VmRSS")
         assert segment_paths([path], sys.argv[2], predictor, progress=False).ok

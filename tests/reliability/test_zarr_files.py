@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.io.images import read_image
+from microseg.io.images import read_array
 
 
 
@@ -28,7 +28,7 @@ def test_an_object_array_with_a_pickle_codec_is_refused_unread(tmp_path, hostile
                              "filters": [{"id": "pickle"}]},
                             pickle.dumps(np.array([payload, 1], dtype=object)))
     with pytest.raises(InputError):
-        read_image(folder)
+        read_array(folder)
     assert not marker.exists()
 
 
@@ -40,7 +40,7 @@ def test_an_object_array_with_a_pickle_codec_is_refused_unread(tmp_path, hostile
 def test_malformed_arrays_give_our_error(tmp_path, meta):
     folder = _zarr_v2_array(tmp_path / "bad.zarr", meta, b"\x00\x01 not a valid chunk")
     with pytest.raises(InputError, match="bad.zarr"):
-        read_image(folder)
+        read_array(folder)
 
 
 @pytest.mark.parametrize("multiscales", [["x"], [{"datasets": [{"no_path": 1}]}], {"a": 1}])
@@ -50,4 +50,4 @@ def test_malformed_ome_metadata_gives_our_error(tmp_path, multiscales):
     (folder / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
     (folder / ".zattrs").write_text(json.dumps({"multiscales": multiscales}))
     with pytest.raises(InputError, match="bad.zarr"):
-        read_image(folder)
+        read_array(folder)

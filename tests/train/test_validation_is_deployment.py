@@ -11,7 +11,7 @@ from torch import nn
 import microseg as ms
 from microseg import targets
 from microseg.data.synthetic import write_synthetic
-from microseg.io.images import read_image, write_image
+from microseg.io.images import read_array, write_image
 from microseg.post.registry import default_post
 from microseg.train import Trainer, train_config
 from microseg.train.retune import tune_checkpoint
@@ -42,7 +42,7 @@ def data(tmp_path_factory):
     root = write_synthetic("nuclei2d", tmp_path_factory.mktemp("pair") / "data", n=3, seed=3,
                            shape=(64, 64))
     bright = root / "images" / "002.tif"
-    image = read_image(bright)
+    image = read_array(bright)
     write_image(bright, (image.max() - image).astype(image.dtype))
     (root / "train.txt").write_text("000\n")
     (root / "val.txt").write_text("001\n002\n")
@@ -93,7 +93,7 @@ def deployed_labels(checkpoint, samples):
     model's scale (an untrained model's objects have no size it was trained on, so the adaptive
     scale would segment them again at another)."""
     model = ms.load_model(checkpoint)
-    return [ms.segment(read_image(s.meta["path"]), model=model, diameter="model") for s in samples]
+    return [ms.segment(read_array(s.meta["path"]), model=model, diameter="model") for s in samples]
 
 
 def scores(samples, labels):

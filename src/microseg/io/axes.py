@@ -14,7 +14,8 @@ Without names (plain page stacks, ``.npy``, other letters), the shape decides:
   raises :class:`InputError` asking for the channel axis.
 
 A given ``channel_axis`` names that axis C (it must not contradict the metadata) and the
-others ``(Z,) Y, X``. Singleton T, C and Z axes are then squeezed.
+others ``(Z,) Y, X``. :func:`microseg.io.images.read_image` then squeezes singleton T, C and Z
+axes.
 """
 from __future__ import annotations
 
@@ -45,35 +46,33 @@ def known_axes(letters: str | None, shape: tuple[int, ...]) -> str | None:
                    for letter, size in zip(letters, shape))
 
 
-def image_axes(image: np.ndarray, known: str | None, channel_axis: int | None = None,
-               path: str | Path | None = None) -> tuple[np.ndarray, str]:
-    """``image`` with singleton T, C and Z axes squeezed, and its axes (see the module
-    docstring). ``known``: the metadata's axes from :func:`known_axes`."""
-    image = np.asarray(image)
-    if image.ndim < 2:
-        raise InputError(path, f"expected an image with at least 2 axes, got shape {image.shape}")
+def name_axes(shape: tuple[int, ...], dtype: np.dtype, known: str | None,
+              channel_axis: int | None = None, path: str | Path | None = None) -> str:
+    """The axes of an image of ``shape`` and ``dtype`` as stored (see the module docstring).
+    ``known``: the metadata's axes from :func:`known_axes`."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise InputError(path, f"expected an image with at least 2 axes, got shape {shape}")
     if channel_axis is not None:
-        axes = _with_channel(known, image.shape, channel_axis, path)
-    else:
-        axes = known or _guessed_axes(image, path)
-    return _squeezed(image, axes)
+        return _with_channel(known, shape, channel_axis, path)
+    return known or _guessed_axes(shape, np.dtype(dtype), path)
 
 
 def single_image_channel_axis(axes: str, path: str | Path | None = None) -> int | None:
     """Index of the channel axis C in ``axes`` (None without one) for segmenting one image;
     a time axis raises :class:`InputError`."""
     if "T" in axes:
-        raise InputError(path, f"the file is a time series (axes {axes}): segment each frame as "
-                               f"its own file, e.g. a CTC sequence folder with `microseg ctc`")
+        raise InputError(path, f"the image is a time series (axes {axes}): choose a frame "
+                               f"(--frames / frames=), or segment the file with `microseg "
+                               f"segment`, which segments each frame")
     return axes.index("C") if "C" in axes else None
 
 
-def _guessed_axes(image: np.ndarray, path: str | Path | None) -> str:
+def _guessed_axes(shape: tuple[int, ...], dtype: np.dtype, path: str | Path | None) -> str:
     """Axes of an image whose file does not name them (see the module docstring)."""
-    shape = image.shape
-    if image.ndim == 2:
+    if len(shape) == 2:
         return "YX"
-    if image.ndim > 3:
+    if len(shape) > 3:
         raise InputError(path, f"the file does not name the axes of its shape {shape}: give the "
                                f"channel axis (--channel-axis / channel_axis), or save it with "
                                f"axes metadata (OME-TIFF or ImageJ)")
@@ -82,7 +81,7 @@ def _guessed_axes(image: np.ndarray, path: str | Path | None) -> str:
         return "ZYX"
     if first <= SMALL_AXIS:
         raise _ambiguous(path, shape, 0, "channels or Z slices")
-    if last in COLOUR_SIZES and image.dtype in COLOUR_DTYPES:
+    if last in COLOUR_SIZES and dtype in COLOUR_DTYPES:
         return "YXS"
     if last <= SMALL_AXIS:
         raise _ambiguous(path, shape, 2, "channels or columns")
@@ -117,11 +116,3 @@ def _with_channel(known: str | None, shape: tuple[int, ...], channel_axis: int,
                                f"{ndim - 1} axes; expected (Y, X) or (Z, Y, X)")
     spatial = "ZYX"[3 - (ndim - 1):]
     return spatial[:channel_axis] + "C" + spatial[channel_axis:]
-
-
-def _squeezed(image: np.ndarray, axes: str) -> tuple[np.ndarray, str]:
-    """``image`` and ``axes`` without their singleton T, C and Z axes."""
-    singleton = tuple(i for i, (letter, size) in enumerate(zip(axes, image.shape))
-                      if letter in "TCZ" and size == 1)
-    kept = "".join(letter for i, letter in enumerate(axes) if i not in singleton)
-    return np.squeeze(image, axis=singleton), kept

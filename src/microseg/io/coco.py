@@ -23,7 +23,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.atomic import atomic_path
-from microseg.io.images import as_labels, read_image
+from microseg.io.images import as_labels, read_array
 from microseg.io.items import LabelledItem
 
 MODES = ("rle", "polygon")
@@ -201,7 +201,7 @@ class CocoDataset:
     def image(self, image_id) -> np.ndarray:
         """The image file of ``image_id``; its size must match the JSON's height and width."""
         path = self.image_path(image_id)
-        image = read_image(path)
+        image = read_array(path)
         if image.shape[:2] != self.size(image_id):
             raise InputError(path, f"image shape {image.shape} does not match the size "
                                    f"{self.size(image_id)} recorded in {self.path}")

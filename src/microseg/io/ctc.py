@@ -26,7 +26,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.atomic import atomic_path
-from microseg.io.images import as_labels, check_same_shape, read_image, read_labels, write_image, \
+from microseg.io.images import as_labels, check_same_shape, read_array, read_labels, write_image, \
     write_labels
 from microseg.io.items import LabelledItem
 from microseg.preprocess.normalize import intensity_range
@@ -242,7 +242,7 @@ class CTCSequence:
 
     def image(self, t: int) -> np.ndarray:
         """Frame ``t`` as stored: ``(Y, X)`` or ``(Z, Y, X)``."""
-        return read_image(self.frame_path(t))
+        return read_array(self.frame_path(t))
 
     def intensity_range(self) -> tuple[float, float]:
         """``(min, max)`` intensity over every frame (read one at a time), for per-sequence

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from microseg.errors import InputError
-from microseg.io.images import IMAGE_SUFFIXES, read_image, read_labels
+from microseg.io.images import IMAGE_SUFFIXES, read_array, read_labels
 from microseg.io.items import LabelledItem
 
 _SHOWN = 10  # unmatched names listed in an error message before "… and N more"
@@ -99,7 +99,7 @@ def read_pair(image_path: str | Path, label_path: str | Path) -> tuple[np.ndarra
     The labels' shape must equal the image's shape (grey 2D, 3D) or the image's shape without a
     trailing channel axis of length 2–4 (RGB(A) ``(Y, X, C)``). Returns ``(image, labels)``.
     """
-    image = read_image(image_path)
+    image = read_array(image_path)
     labels = read_labels(label_path)
     spatial = image.shape
     if image.ndim == labels.ndim + 1 and image.shape[-1] in (2, 3, 4):

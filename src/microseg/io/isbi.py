@@ -16,7 +16,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.folders import list_images
-from microseg.io.images import as_labels, read_image
+from microseg.io.images import as_labels, read_array
 from microseg.io.items import LabelledItem
 from microseg.preprocess.normalize import intensity_range
 
@@ -30,7 +30,7 @@ def read_em_stack(path: str | Path) -> np.ndarray:
     if path.is_dir():
         slices = []
         for file in list_images(path):
-            image = read_image(file)
+            image = read_array(file)
             if image.ndim != 2:
                 raise InputError(file, f"EM slices must be grey 2D images, got shape {image.shape}")
             if slices and image.shape != slices[0].shape:
@@ -38,7 +38,7 @@ def read_em_stack(path: str | Path) -> np.ndarray:
                                        f"{slices[0].shape}")
             slices.append(image)
         return np.stack(slices)
-    stack = read_image(path)
+    stack = read_array(path)
     if stack.ndim == 2:
         return stack[None]
     if stack.ndim != 3:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from microseg.config import check_choice
-from microseg.errors import ConfigError
+from microseg.errors import ConfigError, InputError
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 from microseg.pipelines.names import PIPELINES
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from microseg.infer.predictor import Predictor
+    from microseg.io.images import Image
     from microseg.models.meta import ModelMeta
 
 INSTANCES_3D = ("stack", "stitch")
@@ -69,7 +70,7 @@ PROBE_MIN_SIDE = 32
 FIXED = "model"
 
 
-def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = None,
+def segment(image: "np.ndarray | Image", model: Any = "default", *, tta: str | None = None,
             tile: int | tuple[int, ...] | None = None, post: str | None = None,
             post_params: dict[str, Any] | None = None, diameter: float | str | None = None,
             pixel_size: float | None = None, z_context: str | None = None,
@@ -82,7 +83,10 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
 
     Args:
         image: as read: ``(Y, X)``, ``(Y, X, RGB)``, ``(Z, Y, X)``, or channels along
-            ``channel_axis``.
+            ``channel_axis``; or an :class:`~microseg.io.images.Image` (``ms.read_image``),
+            whose channel axis and pixel size are used unless ``channel_axis`` / ``spacing``
+            are given, and whose channels must be as many as the model takes (the error lists
+            them by name).
         model: checkpoint / ONNX path, Predictor, module or bundled name (see
             :func:`~microseg.pipelines.model.load_model`).
         tta: ``none`` | ``mean`` | ``max`` (default: the predictor's).
@@ -114,8 +118,15 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     """
     import numpy as np
 
+    from microseg.io.images import Image
+
     predictor = load_model(model)
     edge_classifier = bundled_edge_classifier(model, pipeline, edge_classifier)
+    if isinstance(image, Image):
+        channel_axis = image_channel_axis(image, predictor) if channel_axis is None \
+            else channel_axis
+        spacing = image.spacing if spacing is None else spacing
+        image = image.array
     image = np.asarray(image)
     fixed = diameter == FIXED
     diameter = None if fixed else diameter
@@ -166,6 +177,24 @@ def segment(image: "np.ndarray", model: Any = "default", *, tta: str | None = No
     if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
         return first
     return labels_at(trained / factor)
+
+
+def image_channel_axis(image: "Image", predictor: "Predictor") -> int | None:
+    """The channel axis of ``image`` (None without one; a time axis is an
+    :class:`InputError`), checked to hold the model's number of channels."""
+    from microseg.io.axes import single_image_channel_axis
+    from microseg.io.select import describe_channels
+
+    axis = single_image_channel_axis(image.axes, image.path)
+    count = None if axis is None else image.array.shape[axis]
+    wanted = predictor.in_channels
+    if count is not None and count != wanted:
+        names = image.channel_names if len(image.channel_names) == count else ()
+        example = ",".join(names[:wanted] or map(str, range(min(wanted, count))))
+        raise InputError(image.path, f"the model takes {wanted} channel(s), the image has "
+                                     f"{count}: {describe_channels(count, names)}; choose "
+                                     f"with --channel (channels=), e.g. --channel {example}")
+    return axis
 
 
 def scale_within_limits(trained: float, diameter: float) -> float:

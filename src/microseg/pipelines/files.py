@@ -3,8 +3,10 @@
 >>> from microseg.pipelines.files import SegmentOptions, segment_paths
 >>> run = segment_paths(["images/"], "out", "default", options=SegmentOptions())  # doctest: +SKIP
 
-:func:`segment_paths` reads each input, segments it (:func:`microseg.pipelines.cells.segment`)
-and writes, named after the input's stem: ``{stem}_labels.tif`` (uint16/uint32),
+:func:`segment_paths` reads each input with its own axes, pixel size and channel names
+(:func:`microseg.io.images.read_image`: the channels, frames and scene chosen in
+:class:`SegmentOptions`), segments it (:func:`microseg.pipelines.cells.segment`) and writes,
+named after the input's stem (``{stem}_tNNN`` for frame NNN of a time series): ``{stem}_labels.tif`` (uint16/uint32),
 ``{stem}_overlay.png`` and ``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one
 unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
 so a rerun of a killed batch skips the complete images, finishes the others and removes the
@@ -22,13 +24,15 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError, MicrosegError
 from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
-    is_em_pipeline, segment
+    image_channel_axis, is_em_pipeline, segment
 from microseg.pipelines.model import bundled_edge_classifier, load_model
 
 if TYPE_CHECKING:
     import numpy as np
 
     from microseg.infer.predictor import Predictor
+    from microseg.io.images import Image
+    from microseg.io.select import Channels, Frames
     from microseg.io.units import OutputUnit
 
 OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
@@ -45,11 +49,13 @@ NETWORK_BYTES = 128 * 2**20
 
 @dataclass(frozen=True)
 class InputItem:
-    """One image to segment: its file, the output stem, and the CTC sequence it belongs to."""
+    """One image to segment: its file, the output stem, the sequence it belongs to (a CTC
+    sequence folder, or the time-series file itself) and its frame in that file."""
 
     path: Path
     stem: str
     sequence: Path | None = None
+    frame: int | None = None
 
 
 @dataclass
@@ -72,21 +78,54 @@ class SegmentRun:
         return not self.failed
 
 
-def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[str, str]]]:
+def collect_inputs(inputs: Sequence[str | Path], options: "SegmentOptions | None" = None
+                   ) -> tuple[list[InputItem], list[tuple[str, str]]]:
     """Expand files (and OME-Zarr folders), folders (their images), CTC sequence or dataset
-    folders (their frames) and glob patterns into items → ``(items, failures)``. Folders and
-    patterns leave out microseg's own outputs (:func:`_not_outputs`), so a folder can be its
-    own output folder. A path given twice counts once; stems shared by several files are made
-    unique (:func:`_unique`)."""
+    folders (their frames) and glob patterns into items → ``(items, failures)``; a file with a
+    time axis gives one item per frame (``options.frames``, default all; :func:`_frames`).
+    Folders and patterns leave out microseg's own outputs (:func:`_not_outputs`), so a folder
+    can be its own output folder. A path given twice counts once; stems shared by several
+    files are made unique (:func:`_unique`)."""
     items, failures = _expand(inputs)
     items, clashes = _unique(items)
-    return items, failures + clashes
+    options = options or SegmentOptions()
+    return [frame for item in items for frame in _frames(item, options)], failures + clashes
+
+
+def _frames(item: InputItem, options: "SegmentOptions") -> list[InputItem]:
+    """One item per chosen frame of a file with a time axis, named ``{stem}_tNNN``; the item
+    itself for any other file, and for a file that cannot be read (its error is reported when
+    it is segmented)."""
+    import warnings
+
+    from microseg.io.images import image_shape
+    from microseg.io.select import frame_indices
+    from microseg.io.stored import PIL_SUFFIXES
+
+    if item.sequence is not None or item.path.suffix.lower() in (*PIL_SUFFIXES, ".npy"):
+        return [item]
+    try:
+        with warnings.catch_warnings():            # reported when the frames are read
+            warnings.simplefilter("ignore")
+            axes, shape = image_shape(item.path, scene=options.scene,
+                                      channel_axis=options.channel_axis)
+        count = shape[axes.index("T")] if "T" in axes else 1
+        if count == 1:
+            return [item]
+        frames = frame_indices(slice(None) if options.frames is None else options.frames,
+                               count, item.path)
+    except MicrosegError:
+        return [item]
+    width = max(3, len(str(count - 1)))
+    return [replace(item, stem=f"{item.stem}_t{t:0{width}d}", sequence=item.path, frame=t)
+            for t in (frames if isinstance(frames, list) else [frames])]
 
 
 def _expand(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[str, str]]]:
     """The items of :func:`collect_inputs` as found, and the inputs that gave none."""
     from microseg.io.ctc import find_sequences
     from microseg.io.folders import list_images, natural_key
+    from microseg.io.stored import IMAGE_SUFFIXES, MICROSCOPE_SUFFIXES
 
     items: list[InputItem] = []
     failures: list[tuple[str, str]] = []
@@ -100,8 +139,8 @@ def _expand(inputs: Sequence[str | Path]) -> tuple[list[InputItem], list[tuple[s
                     items += [InputItem(seq.frame_path(t), seq.frame_path(t).stem, seq.path)
                               for seq in find_sequences(path) for t in seq.frames]
                 except InputError:
-                    items += [InputItem(p, p.stem)
-                              for p in _not_outputs(list_images(path), path)]
+                    images = list_images(path, IMAGE_SUFFIXES + MICROSCOPE_SUFFIXES)
+                    items += [InputItem(p, p.stem) for p in _not_outputs(images, path)]
             elif glob.has_magic(str(given)):
                 matches = sorted(glob.glob(str(path)), key=natural_key)
                 if not matches:
@@ -192,7 +231,9 @@ def output_unit(out_dir: str | Path, stem: str) -> "OutputUnit":
 
 @dataclass
 class SegmentOptions:
-    """Per-image settings of :func:`segment_paths` (see :func:`segment` for their meaning)."""
+    """Per-image settings of :func:`segment_paths`: those of :func:`segment` (see it for their
+    meaning; ``spacing`` defaults to the file's pixel size) and, for reading, the ``channels``,
+    ``frames`` and ``scene`` chosen (:func:`~microseg.io.images.read_image`)."""
 
     post: str | None = None
     post_params: dict[str, Any] | None = None
@@ -204,10 +245,17 @@ class SegmentOptions:
     channel_axis: int | None = None
     pipeline: str = "cells"
     edge_classifier: Any = None
+    channels: "Channels | None" = None
+    frames: "Frames | None" = None
+    scene: int | str | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        """The settings as keyword arguments of :func:`segment`."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The settings as keyword arguments of :func:`segment` (all but the reading ones)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in READING}
+
+
+#: The fields of :class:`SegmentOptions` that choose what to read.
+READING = ("channels", "frames", "scene")
 
 
 def _message(exc: Exception, path: Path) -> str:
@@ -252,18 +300,23 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
                                                                  options.pipeline))
 
 
-def read_input(path: Path, options: SegmentOptions) -> tuple["np.ndarray", SegmentOptions]:
-    """An input file as stored, read with its own axes, and ``options`` with the file's channel
-    axis (a time axis is an :class:`InputError`)."""
+def read_input(path: Path, options: SegmentOptions, frame: int | None = None
+               ) -> tuple["Image", SegmentOptions]:
+    """An input file (its ``frame``, else ``options.frames``, and the channels and scene of
+    ``options``) read with its own axes, and ``options`` with its channel axis and, unless
+    given, its pixel size as ``spacing`` (a time axis left is an :class:`InputError`)."""
     from microseg.io.axes import single_image_channel_axis
-    from microseg.io.images import read_image_axes
+    from microseg.io.images import read_image
 
-    image, axes = read_image_axes(path, options.channel_axis)
-    return image, replace(options, channel_axis=single_image_channel_axis(axes, path))
+    image = read_image(path, channels=options.channels, scene=options.scene,
+                       frames=options.frames if frame is None else frame,
+                       channel_axis=options.channel_axis)
+    spacing = image.spacing if options.spacing is None else options.spacing
+    return image, replace(options, channel_axis=single_image_channel_axis(image.axes, path),
+                          spacing=spacing)
 
 
-def segment_input(path: Path, image: "np.ndarray", predictor: "Predictor",
-                  options: SegmentOptions,
+def segment_input(path: Path, image: "Image", predictor: "Predictor", options: SegmentOptions,
                   intensity_range: tuple[float, float] | None = None) -> "np.ndarray":
     """:func:`segment` on an image read from ``path`` (:func:`read_input`); its warnings and
     errors name the file."""
@@ -305,11 +358,12 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image, options = read_input(item.path, options)
-        check_memory(item.path, image, predictor, options, memory_limit)
+        image, options = read_input(item.path, options, item.frame)
+        image_channel_axis(image, predictor)        # before any use: the error names channels
+        check_memory(item.path, image.array, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
-        channels = _channels_first(image, labels.ndim, options.channel_axis)
+        channels = _channels_first(image.array, labels.ndim, options.channel_axis)
         table = measure(labels, channels, spacing=options.spacing, source=item.path)
         with warnings_naming(item.path), unit.staged(source) as (labels_path, overlay_path,
                                                                  csv_path):
@@ -410,11 +464,22 @@ def _channels_first(image: "np.ndarray", ndim: int, channel_axis: int | None) ->
     return image[None]
 
 
-def sequence_range(sequence: Path) -> tuple[float, float]:
-    """(min, max) intensity over every frame of a CTC sequence folder."""
+def sequence_range(sequence: Path, options: SegmentOptions | None = None
+                   ) -> tuple[float, float]:
+    """(min, max) intensity over every frame of a CTC sequence folder, or of a time-series file
+    (its channels and scene chosen by ``options``), read one frame at a time."""
     from microseg.io.ctc import CTCSequence
+    from microseg.io.images import read_image
+    from microseg.preprocess.normalize import intensity_range
 
-    return CTCSequence(sequence).intensity_range()
+    if sequence.is_dir() and sequence.suffix.lower() != ".zarr":
+        return CTCSequence(sequence).intensity_range()
+    options = options or SegmentOptions()
+    image = read_image(sequence, channels=options.channels, scene=options.scene,
+                       channel_axis=options.channel_axis, lazy=True)
+    time = image.axes.index("T")
+    return intensity_range(image.array[(slice(None),) * time + (t,)].compute()
+                           for t in range(image.array.shape[time]))
 
 
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
@@ -444,7 +509,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
         model, options.pipeline, options.edge_classifier))
     settings = settings_record(model, options, predictor_options)
     options = check_options(predictor, options)
-    items, failed = collect_inputs(inputs)
+    items, failed = collect_inputs(inputs, options)
     run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
                                                    if item.stem != item.path.stem})
     sequence_method = predictor.normalization.method == "sequence"
@@ -453,7 +518,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     def range_of(sequence: Path) -> tuple[float, float]:
         """The sequence's intensity range, read once and only when an image needs it."""
         if sequence not in ranges:
-            ranges[sequence] = sequence_range(sequence)
+            ranges[sequence] = sequence_range(sequence, options)
         return ranges[sequence]
 
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):

@@ -16,7 +16,7 @@ import numpy as np
 
 from microseg.errors import InputError
 from microseg.io.folders import list_images
-from microseg.io.images import read_image, read_image_axes, read_labels
+from microseg.io.images import read_array, read_image, read_labels
 
 _NUMBER = re.compile(r"(\d+)$")
 
@@ -57,7 +57,7 @@ def open_sequence(path: str | Path, labels: bool = False) -> FrameSequence:
                              [str(f) for f in files])
     if not path.exists():
         raise InputError(path, "not found")
-    stack = (read_labels if labels else read_image)(path)
+    stack = (read_labels if labels else read_array)(path)
     if stack.ndim not in (3, 4):
         raise InputError(path, f"a stack must be (T, Y, X) or (T, Z, Y, X), got shape "
                                f"{stack.shape}")
@@ -68,7 +68,8 @@ def open_sequence(path: str | Path, labels: bool = False) -> FrameSequence:
 def read_frame_image(path: Path) -> np.ndarray:
     """One frame file as ``(Y, X)`` or ``(Z, Y, X)``: the file's own axes, channels (and colour
     samples) averaged, since the tracker's features take one intensity per pixel."""
-    image, axes = read_image_axes(path)
+    read = read_image(path)
+    image, axes = read.array, read.axes
     if "T" in axes:
         raise InputError(path, f"a frame file holds a time axis (axes {axes})")
     for letter in ("C", "S"):
