@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -48,3 +49,23 @@ def _mode_of(path: Path) -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def replace_tree(source: str | Path, target: str | Path) -> None:
+    """Move file or folder ``source`` to ``target``, replacing what is there (a folder too):
+    the old ``target`` is first renamed aside, so ``target`` is at every moment either the old
+    one or the new one, then removed."""
+    source, target = Path(source), Path(target)
+    if not target.is_dir():
+        os.replace(source, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    old = aside / target.name
+    os.replace(target, old)
+    try:
+        os.replace(source, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)

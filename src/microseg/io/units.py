@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from microseg.io.atomic import atomic_path, partial_files
+from microseg.io.atomic import atomic_path, partial_files, replace_tree
 
 BOOKKEEPING = ".microseg"
 #: Seconds a lock may stay unreadable (its creator still writing it) before it counts as stale.
@@ -84,15 +84,20 @@ class OutputUnit:
 
     @contextlib.contextmanager
     def staged(self, source: dict[str, Any]) -> Iterator[list[Path]]:
-        """Yield one path per output to write to; when the block succeeds they are renamed into
-        place together and the marker then records ``source``. Call inside :meth:`claimed`."""
+        """Yield one path per output to write to (a file or a folder); when the block succeeds
+        they are renamed into place together, replacing what is there, and the marker then
+        records ``source``. Outputs outside :attr:`folder` (an OME-Zarr input's label image)
+        are yielded as they are: their writer puts them in place atomically itself. Call
+        inside :meth:`claimed`."""
         self.marker.unlink(missing_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
-        staged = [self.staging / path.name for path in self.outputs]
+        staged = [self.staging / path.name if path.parent == self.folder else path
+                  for path in self.outputs]
         try:
             yield staged
             for written, path in zip(staged, self.outputs):
-                os.replace(written, path)
+                if written != path:
+                    replace_tree(written, path)
             write_record(self.marker, source)
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)

@@ -10,8 +10,13 @@ named after the input's stem (``{stem}_tNNN`` for frame NNN of a time series): `
 ``{stem}_overlay.png`` and ``{stem}.csv`` (:func:`microseg.measure.measure`). The three are one
 unit (:mod:`microseg.io.units`): claimed by one process, written together and marked complete,
 so a rerun of a killed batch skips the complete images, finishes the others and removes the
-partial files; an image that would need more memory than there is (:func:`memory_estimate`) is
-refused and the batch goes on.
+partial files.
+
+Blockwise (``blockwise=`` :class:`~microseg.scale.segment.BlockwiseOptions`, ``--blockwise``), or
+for an image that would need more memory than there is (:func:`memory_estimate`), the image is
+read lazily and segmented block by block on Dask (:func:`microseg.scale.segment_blockwise`) into
+``{stem}.ome.zarr`` (the image and its label image ``labels/cells``, OME-NGFF) and
+``{stem}.csv``; an image whose blocks would not fit either is refused and the batch goes on.
 """
 from __future__ import annotations
 
@@ -34,8 +39,11 @@ if TYPE_CHECKING:
     from microseg.io.images import Image
     from microseg.io.select import Channels, Frames
     from microseg.io.units import OutputUnit
+    from microseg.scale.segment import BlockwiseOptions
 
 OUTPUTS = ("{stem}_labels.tif", "{stem}_overlay.png", "{stem}.csv")
+#: The outputs of an image segmented block by block.
+BLOCKWISE_OUTPUTS = ("{stem}.ome.zarr", "{stem}.csv")
 #: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
 #: per pixel at the network's scale for the arrays of the whole image (normalised input, maps,
 #: post-processing, measurements, overlay), bytes per pixel of a batch of tiles for the
@@ -161,7 +169,8 @@ def _not_outputs(paths: Sequence[Path], given: Path) -> list[Path]:
     is left."""
     from microseg.io.units import unit_names
 
-    own = {folder: {p for name in unit_names(folder) for p in output_paths(folder, name)}
+    own = {folder: {p for name in unit_names(folder) for blockwise in (False, True)
+                    for p in output_paths(folder, name, blockwise)}
            for folder in {p.parent for p in paths}}
     kept = [p for p in paths if p not in own[p.parent]]
     if not kept:
@@ -217,16 +226,18 @@ def _sharing(item: InputItem, items: list[InputItem]) -> Path:
     return next(other.path for other in items if other.stem == item.stem and other != item)
 
 
-def output_paths(out_dir: str | Path, stem: str) -> list[Path]:
-    """Label TIFF, overlay PNG and measurement CSV paths of one input."""
-    return [Path(out_dir) / pattern.format(stem=stem) for pattern in OUTPUTS]
+def output_paths(out_dir: str | Path, stem: str, blockwise: bool = False) -> list[Path]:
+    """Label TIFF, overlay PNG and measurement CSV paths of one input; OME-Zarr and CSV
+    segmented ``blockwise``."""
+    patterns = BLOCKWISE_OUTPUTS if blockwise else OUTPUTS
+    return [Path(out_dir) / pattern.format(stem=stem) for pattern in patterns]
 
 
-def output_unit(out_dir: str | Path, stem: str) -> "OutputUnit":
+def output_unit(out_dir: str | Path, stem: str, blockwise: bool = False) -> "OutputUnit":
     """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`)."""
     from microseg.io.units import OutputUnit
 
-    return OutputUnit(Path(out_dir), stem, tuple(output_paths(out_dir, stem)))
+    return OutputUnit(Path(out_dir), stem, tuple(output_paths(out_dir, stem, blockwise)))
 
 
 @dataclass
@@ -300,17 +311,18 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
                                                                  options.pipeline))
 
 
-def read_input(path: Path, options: SegmentOptions, frame: int | None = None
-               ) -> tuple["Image", SegmentOptions]:
+def read_input(path: Path, options: SegmentOptions, frame: int | None = None,
+               lazy: bool = False) -> tuple["Image", SegmentOptions]:
     """An input file (its ``frame``, else ``options.frames``, and the channels and scene of
-    ``options``) read with its own axes, and ``options`` with its channel axis and, unless
-    given, its pixel size as ``spacing`` (a time axis left is an :class:`InputError`)."""
+    ``options``) read with its own axes (``lazy``: as a dask array), and ``options`` with its
+    channel axis and, unless given, its pixel size as ``spacing`` (a time axis left is an
+    :class:`InputError`)."""
     from microseg.io.axes import single_image_channel_axis
     from microseg.io.images import read_image
 
     image = read_image(path, channels=options.channels, scene=options.scene,
                        frames=options.frames if frame is None else frame,
-                       channel_axis=options.channel_axis)
+                       channel_axis=options.channel_axis, lazy=lazy)
     spacing = image.spacing if options.spacing is None else options.spacing
     return image, replace(options, channel_axis=single_image_channel_axis(image.axes, path),
                           spacing=spacing)
@@ -334,16 +346,20 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  options: SegmentOptions, overwrite: bool = False,
                  intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
                  = None, memory_limit: int | None = None,
-                 settings: dict[str, Any] | None = None) -> tuple[list[Path], int]:
-    """Segment one input file and write its three outputs as one unit (:func:`output_unit`:
+                 settings: dict[str, Any] | None = None,
+                 blockwise: "BlockwiseOptions | None" = None,
+                 progress: bool = False) -> tuple[list[Path], int]:
+    """Segment one input file and write its outputs as one unit (:func:`output_unit`:
     claimed, written together, marked complete with the input and ``settings``, see
     :func:`settings_record`) → ``(paths, number of objects)``.
 
     ``intensity_range`` (sequence normalisation) may be a function, called only when the image
-    is segmented. Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
-    ``overwrite``) or another process holds it, and :class:`InputError`, writing nothing, for
-    outputs in the way (:func:`_check_unit`) or an image that would need more memory than
-    ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
+    is segmented. With ``blockwise``, or when the image would need more memory than
+    ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`), it is
+    segmented block by block (:func:`segment_file_blockwise`; ``progress``: Dask's). Raises
+    :class:`~microseg.io.units.Skipped` when the unit is complete (unless ``overwrite``) or
+    another process holds it, and :class:`InputError`, writing nothing, for outputs in the way
+    (:func:`_check_unit`) or an image whose blocks would not fit in memory either.
     """
     import numpy as np
 
@@ -353,14 +369,19 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     from microseg.io.units import source_record
     from microseg.measure import measure, write_measurements_csv
 
+    image, options = read_input(item.path, options, item.frame, lazy=True)
+    image_channel_axis(image, predictor)        # before any use: the error names channels
+    blockwise = blockwise_plan(item.path, image.array, predictor, options, memory_limit,
+                               blockwise)
+    if blockwise is not None:
+        return segment_file_blockwise(item, image, out_dir, predictor, options, blockwise,
+                                      overwrite, intensity_range, settings, progress)
     unit = output_unit(out_dir, item.stem)
     source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image, options = read_input(item.path, options, item.frame)
-        image_channel_axis(image, predictor)        # before any use: the error names channels
-        check_memory(item.path, image.array, predictor, options, memory_limit)
+        image = replace(image, array=np.asarray(image.array))
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
         channels = _channels_first(image.array, labels.ndim, options.channel_axis)
@@ -372,6 +393,98 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                           else channels[0], labels)
             write_measurements_csv(csv_path, table)
     return list(unit.outputs), len(table["label"])
+
+
+def segment_file_blockwise(item: InputItem, image: "Image", out_dir: str | Path,
+                           predictor: "Predictor", options: SegmentOptions,
+                           blockwise: "BlockwiseOptions", overwrite: bool = False,
+                           intensity_range: "tuple[float, float] | Callable[[], "
+                                            "tuple[float, float]] | None" = None,
+                           settings: dict[str, Any] | None = None,
+                           progress: bool = False) -> tuple[list[Path], int]:
+    """:func:`segment_file` of an image read lazily (:func:`read_input`), block by block
+    (:func:`~microseg.scale.segment_blockwise`): its two outputs ``{stem}.ome.zarr`` (the image
+    and its label image, OME-NGFF) and ``{stem}.csv`` as one unit. The labels are written block
+    by block to a Zarr array in the unit's staging folder, then into the OME-Zarr image."""
+    import dask.array as da
+
+    from microseg.errors import warnings_naming
+    from microseg.io.ngff import write_ngff_image, write_ngff_labels
+    from microseg.io.units import source_record
+    from microseg.measure import write_measurements_csv
+    from microseg.scale.segment import segment_blockwise
+
+    unit = output_unit(out_dir, item.stem, blockwise=True)
+    source = {**source_record(item.path), "settings": settings}
+    with unit.claimed() as took_over:
+        if not overwrite:
+            _check_unit(unit, source, took_over)
+        span = intensity_range() if callable(intensity_range) else intensity_range
+        kwargs = {key: value for key, value in options.kwargs().items()
+                  if key not in ("pipeline", "edge_classifier")}
+        with warnings_naming(item.path), unit.staged(source) as (zarr_path, csv_path):
+            try:
+                result = segment_blockwise(
+                    image.array, predictor, out=unit.staging / f".{item.stem}.labels.zarr",
+                    block=blockwise.block, halo=blockwise.halo, scheduler=blockwise.scheduler,
+                    workers=blockwise.workers, intensity_range=span, measurements=True,
+                    progress=progress, pipeline=options.pipeline,
+                    edge_classifier=options.edge_classifier, **kwargs)
+            except InputError as exc:
+                raise InputError(item.path, exc.reason) from None
+            write_ngff_image(zarr_path, *_ngff_layout(image.array, image.axes), image.spacing)
+            write_ngff_labels(zarr_path, da.from_zarr(result.labels))
+            write_measurements_csv(csv_path, result.table)
+    return list(unit.outputs), result.count
+
+
+def _ngff_layout(array: Any, axes: str) -> tuple[Any, str]:
+    """``array`` with axes ``axes`` (letters of ``CZYXS`` as read) in the order OME-NGFF asks
+    for (``c``, ``z``, ``y``, ``x``; colour samples as channels) and those axes in lower case."""
+    import dask.array as da
+
+    letters = axes.upper().replace("S", "C")
+    order = sorted(range(len(letters)), key=lambda k: "CZYX".index(letters[k]))
+    return da.transpose(array, order), "".join(letters[k] for k in order).lower()
+
+
+def blockwise_plan(path: Path, image: Any, predictor: "Predictor", options: SegmentOptions,
+                   limit: int | None = None,
+                   blockwise: "BlockwiseOptions | None" = None) -> "BlockwiseOptions | None":
+    """How ``image`` (as read, numpy or dask) is segmented: None in memory, else block by
+    block with the options returned: ``blockwise`` when given, or, for an image that would
+    need more memory than ``limit`` bytes (default: the RAM available now; no check when that
+    is unknown) in memory, blocks that do fit (:func:`~microseg.scale.segment.fitting_block`).
+    :class:`InputError` naming ``path`` when even blocks would not fit."""
+    from microseg.memory import available_memory, format_size
+    from microseg.scale.segment import BlockwiseOptions, fitting_block, layout_probe
+
+    probe = layout_probe(image)
+    if blockwise is not None:
+        return blockwise
+    budget = available_memory() if limit is None else limit
+    if budget is None or not is_segmentable_blockwise(options):
+        check_memory(path, probe, predictor, options, limit)
+        return None
+    need = memory_estimate(probe, predictor, options)
+    if need <= budget:
+        return None
+    block = fitting_block(probe, predictor, options.channel_axis, options.diameter,
+                          options.pixel_size, options.instances3d,
+                          lambda shape: memory_estimate(layout_probe(shape, image.dtype),
+                                                        predictor, options) <= budget)
+    if block is None:
+        what = "available" if limit is None else "allowed by --memory-limit"
+        raise InputError(path, f"needs about {format_size(need)} of memory to segment, more "
+                               f"than the {format_size(budget)} {what}, and blocks of it "
+                               f"would not fit either; set --memory-limit or free memory")
+    return BlockwiseOptions(block=block)
+
+
+def is_segmentable_blockwise(options: SegmentOptions) -> bool:
+    """Whether ``options`` can be run block by block: the cells pipeline at one fixed scale."""
+    return options.pipeline == "cells" and options.diameter in (None, FIXED) \
+        or isinstance(options.diameter, (int, float))
 
 
 def settings_record(model: Any, options: SegmentOptions,
@@ -485,8 +598,10 @@ def sequence_range(sequence: Path, options: SegmentOptions | None = None
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
                   options: SegmentOptions | None = None, overwrite: bool = False,
                   progress: bool = True, memory_limit: int | None = None,
+                  blockwise: "BlockwiseOptions | None" = None,
                   **predictor_options: Any) -> SegmentRun:
-    """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``.
+    """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``; with
+    ``blockwise``, each block by block on Dask (see the module docstring).
 
     An input whose outputs are complete (:func:`output_unit`) is skipped unless ``overwrite``,
     as is one another process is segmenting into the same folder; so a rerun after a kill
@@ -508,6 +623,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     options = replace(options, edge_classifier=bundled_edge_classifier(
         model, options.pipeline, options.edge_classifier))
     settings = settings_record(model, options, predictor_options)
+    if settings is not None and blockwise is not None:
+        settings["blockwise"] = repr(blockwise)
     options = check_options(predictor, options)
     items, failed = collect_inputs(inputs, options)
     run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
@@ -528,7 +645,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
             if sequence_method and item.sequence is not None:
                 span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
-                item, out_dir, predictor, options, overwrite, span, memory_limit, settings)
+                item, out_dir, predictor, options, overwrite, span, memory_limit, settings,
+                blockwise, progress)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -127,8 +127,10 @@ def segment_blockwise(image: Any, model: Any = "default", *, out: Any = None,
         out: Zarr array ``(*spatial)`` of an unsigned integer type to write the labels to,
             chunked so that every block holds whole chunks (:func:`labels_array` makes one),
             or a path for a new one; default: a new in-memory one (threads only).
-        block: core size per axis in pixels (default :func:`default_block`).
-        halo: halo per axis in pixels (default :func:`default_halo`).
+        block: core size in pixels along Y and X (the default's along z), or per axis
+            (default :func:`default_block`).
+        halo: halo in pixels along Y and X (the default's along z), or per axis (default
+            :func:`default_halo`).
         diameter, pixel_size, tta, tile, post, post_params, z_context, instances3d, spacing,
             intensity_range: as for :func:`~microseg.pipelines.cells.segment`; ``diameter``
             must be a number, ``"model"`` or None (the model's scale).
@@ -154,15 +156,15 @@ def segment_blockwise(image: Any, model: Any = "default", *, out: Any = None,
     diameter = None if diameter == FIXED else diameter
     predictor, source = _model(model, predictor_options)
     image = image if isinstance(image, da.Array) else da.from_array(np.asarray(image))
-    probe = np.broadcast_to(np.zeros((), image.dtype), image.shape)
+    probe = layout_probe(image)
     mode = predictor.mode(probe, channel_axis)
     axes = spatial_axes(probe, channel_axis)
     shape = tuple(image.shape[a] for a in axes)
     factor = predictor.scale_factor(diameter, pixel_size)
-    halos = per_axis(halo, len(axes), "halo") if halo is not None \
-        else default_halo(predictor, factor, mode, instances3d)
-    blocks = per_axis(block, len(axes), "block") if block is not None \
-        else default_block(predictor, factor, mode, halos, tile)
+    halos = _sizes(halo, "halo", len(axes),
+                   lambda: default_halo(predictor, factor, mode, instances3d))
+    blocks = _sizes(block, "block", len(axes),
+                    lambda: default_block(predictor, factor, mode, halos, tile))
     grid = BlockGrid.make(shape, blocks, halos)
     chunks = [(n,) for n in image.shape]
     for a, c in zip(axes, grid.chunks):
@@ -196,6 +198,63 @@ def segment_blockwise(image: Any, model: Any = "default", *, out: Any = None,
                 labels, measured_channels(image, axes, channel_axis), grid, runner, spacing)
             seconds["measure"] = time.perf_counter() - start - sum(seconds.values())
     return result
+
+
+def _sizes(value: int | Sequence[int] | None, name: str, ndim: int,
+           default: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:
+    """Sizes per spatial axis: ``value`` per axis, one ``value`` for Y and X and the
+    ``default`` for z, or the ``default``."""
+    if value is None:
+        return default()
+    if isinstance(value, (int, np.integer)):
+        return (*default()[:-2], int(value), int(value)) if ndim > 2 else (int(value),) * 2
+    return per_axis(value, ndim, name)
+
+
+@dataclass(frozen=True)
+class BlockwiseOptions:
+    """How the files of ``microseg segment --blockwise`` are processed (see
+    :func:`segment_blockwise`): core ``block`` and ``halo`` sizes (None: the defaults) and the
+    Dask ``scheduler`` with its number of ``workers``."""
+
+    block: int | tuple[int, ...] | None = None
+    halo: int | tuple[int, ...] | None = None
+    scheduler: str = "threads"
+    workers: int | None = None
+
+
+def layout_probe(image: Any, dtype: Any = None) -> np.ndarray:
+    """An array of ``image``'s shape and type (or of shape ``image`` and type ``dtype``) that
+    holds no memory: what layout rules (:func:`~microseg.infer.inputs.spatial_ndim`) and
+    memory estimates look at, without reading a lazy image."""
+    if dtype is None:
+        shape, dtype = image.shape, image.dtype
+    else:
+        shape = image
+    return np.broadcast_to(np.zeros((), dtype), tuple(shape))
+
+
+def fitting_block(probe: np.ndarray, predictor: "Predictor", channel_axis: int | None,
+                  diameter: float | str | None, pixel_size: float | None, instances3d: str,
+                  fits: Callable[[tuple[int, ...]], bool]) -> tuple[int, ...] | None:
+    """The largest core sizes, from :func:`default_block` down by halves along Y and X to twice
+    the halo, whose extended block (an array of ``probe``'s layout) ``fits`` memory; None when
+    none does."""
+    mode = predictor.mode(probe, channel_axis)
+    axes = spatial_axes(probe, channel_axis)
+    factor = predictor.scale_factor(None if diameter == FIXED else diameter, pixel_size)
+    halo = default_halo(predictor, factor, mode, instances3d)
+    block = list(default_block(predictor, factor, mode, halo, None))
+    while True:
+        shape = list(probe.shape)
+        for axis, b, h in zip(axes, block, halo):
+            shape[axis] = min(shape[axis], b + 2 * h)
+        if fits(tuple(shape)):
+            return tuple(block)
+        if all(b <= 2 * h for b, h in zip(block[-2:], halo[-2:])):
+            return None
+        block[-2:] = [max(2 * h, b // 2 // predictor.divisor * predictor.divisor)
+                      for b, h in zip(block[-2:], halo[-2:])]
 
 
 def _model(model: Any, options: dict[str, Any]) -> tuple["Predictor", ModelSource | None]:

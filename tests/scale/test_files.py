@@ -1,0 +1,80 @@
+"""``microseg segment --blockwise`` and ``--memory-limit``: an image read lazily, segmented
+block by block into an OME-Zarr image with its NGFF label image, and its measurements."""
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from microseg import models
+from microseg.cli import main
+from microseg.data import synthetic
+from microseg.io.images import read_labels, write_image
+from microseg.metrics import match
+from microseg.models.checkpoint import save_checkpoint
+
+
+def _segment(*args):
+    return main(["segment", *map(str, args), "--quiet"])
+
+
+def _read_ngff(path):
+    """The image and the label images of an OME-Zarr file, as the reference reader sees them."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Label, Reader
+
+    nodes = list(Reader(parse_url(str(path)))())
+    labels = {node.metadata.get("name"): np.asarray(node.data[0]) for node in nodes
+              if any(isinstance(spec, Label) for spec in node.specs)}
+    return np.asarray(nodes[0].data[0]), labels
+
+
+def test_blockwise_writes_an_ome_zarr_with_labels_and_the_csv(tmp_path):
+    image = synthetic.generate("nuclei2d", seed=3, shape=(256, 224), diameter=20).image
+    write_image(tmp_path / "cells.tif", image)
+    assert _segment(tmp_path / "cells.tif", "--out", tmp_path / "whole", "--diameter",
+                    "model") == 0
+    assert _segment(tmp_path / "cells.tif", "--out", tmp_path / "out", "--blockwise",
+                    "--block", 128, "--halo", 96) == 0
+    stored, labels = _read_ngff(tmp_path / "out" / "cells.ome.zarr")
+    np.testing.assert_array_equal(stored, image)
+    blockwise = labels["cells"]
+    whole = read_labels(tmp_path / "whole" / "cells_labels.tif")
+    assert match(whole, blockwise, iou=0.5).f1 >= 0.95
+    with open(tmp_path / "out" / "cells.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["label"]) for r in rows] == list(range(1, blockwise.max() + 1))
+    assert [int(r["area"]) for r in rows] == np.bincount(blockwise.ravel())[1:].tolist()
+    # a rerun finds the unit complete
+    assert _segment(tmp_path / "cells.tif", "--out", tmp_path / "out", "--blockwise",
+                    "--block", 128, "--halo", 96) == 0
+    assert not (tmp_path / "out" / "cells_labels.tif").exists()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = models.build("unet", base_channels=4, depth=2)
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "model.pt", model,
+                           {"target": {"name": "three_class"}})
+
+
+def test_an_image_over_the_memory_limit_goes_blockwise_and_a_small_one_does_not(
+        checkpoint, tmp_path, capsys):
+    for name, size in (("small", 64), ("large", 640)):
+        write_image(tmp_path / "in" / f"{name}.tif",
+                    synthetic.generate("nuclei2d", seed=0, shape=(size, size)).image)
+    out = tmp_path / "out"
+    assert _segment(tmp_path / "in", "--model", checkpoint, "--out", out, "--memory-limit",
+                    "175M") == 0
+    assert (out / "small_labels.tif").exists() and not (out / "small.ome.zarr").exists()
+    assert (out / "large.ome.zarr").is_dir() and (out / "large.csv").exists()
+    assert not (out / "large_labels.tif").exists()
+
+
+def test_blockwise_options_without_blockwise_and_bad_schedulers_are_refused(tmp_path, capsys):
+    assert _segment(tmp_path / "x.tif", "--out", tmp_path, "--workers", 2) == 2
+    assert "go with --blockwise" in capsys.readouterr().err
+    assert _segment(tmp_path / "x.tif", "--out", tmp_path, "--blockwise", "--scheduler",
+                    "gpu") == 2
+    assert "scheduler must be one of threads, processes, local" in capsys.readouterr().err
