@@ -133,3 +133,21 @@ def test_the_default_model_blockwise_agrees_with_the_whole_image(tmp_path):
                                workers=2, out=tmp_path / "labels.zarr", progress=False)
     assert result.grid.counts == (2, 2) and result.cut_by_halo == 0
     assert match(whole, result.labels[...], iou=0.5).f1 >= 0.99
+
+
+def test_every_block_runs_the_network_once():
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x
+
+    predictor = Predictor(Counting(), meta={**META, "in_channels": 1})
+    network = predictor.run.network.model          # the copy the predictor runs
+    before = network.calls
+    result = segment_blockwise((_discs() > 0).astype(np.float32), predictor, block=40,
+                               halo=16, workers=2, progress=False)
+    assert network.calls - before == int(np.prod(result.grid.counts)) == 12

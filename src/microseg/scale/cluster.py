@@ -45,7 +45,9 @@ class Runner:
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         """``dask.compute(*collections)`` on this runner's scheduler, with progress; a list
-        of collections comes back as the list of their results."""
+        of collections comes back as the list of their results. Graphs are not optimised:
+        dask's array optimisation would fuse a block's task into each of its consumers (the
+        store of its core, the matching of its faces) and so run it once per consumer."""
         import dask
 
         collections = tuple(dask.delayed(c) if isinstance(c, list) else c for c in collections)
@@ -53,11 +55,12 @@ class Runner:
         if self.client is None:
             from dask.diagnostics import ProgressBar
 
-            bar = ProgressBar(out=sys.stderr) if self.progress else contextlib.nullcontext()
+            bar = ProgressBar(dt=1.0, out=sys.stderr) if self.progress \
+                else contextlib.nullcontext()
             with bar:
                 return dask.compute(*collections, scheduler=self.scheduler,
-                                    num_workers=self.workers)
-        futures = self.client.compute(list(collections))
+                                    num_workers=self.workers, optimize_graph=False)
+        futures = self.client.compute(list(collections), optimize_graph=False)
         if self.progress:
             from distributed import progress
 
