@@ -11,12 +11,14 @@ kind of data: ``nuclei2d`` tiles of 2048² (``--unique`` different seeds, repeat
 
 - ``mosaic``: the mosaic segmented blockwise (default model, default blocks) on a
   ``distributed.LocalCluster`` of ``w`` worker processes of one thread, for each ``w`` of
-  ``--workers``: seconds, megapixels per second, peak RSS of every worker and of the driver,
+  ``--workers``: seconds (and CPU seconds, workers and driver: the machine may be shared),
+  megapixels per second, peak RSS of every worker and of the driver,
   and whether the label arrays of all worker counts are identical (determinism). Target: ≤ 2 GB
   per worker, ≥ 1.7× with 2 workers vs 1 (on as many free cores).
 - ``memory``: a ``--memory-size``² crop of the mosaic, in memory (``ms.segment`` in a fresh
   process on one thread) and blockwise on one worker: seconds, megapixels per second, peak RSS.
-  Target: blockwise within 20 % of the in-memory throughput.
+  Target: blockwise within 20 % of the in-memory throughput. Every run is warmed up first
+  (imports, model, compiled kernels; on a corner of the image).
 - ``seams``: a ``--seam-size``² crop, blockwise (one worker) vs in memory: F1 at IoU 0.5 of
   the blockwise labels against the whole image's (target ≥ 0.995), and the objects whose
   boundary follows a block face: pairs of touching objects all of whose contact lies across a
@@ -78,9 +80,16 @@ def open_level(path: Path, crop: int | None = None):
     return image if crop is None else image[:crop, :crop]
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def blockwise_on_cluster(image, workers: int, out: Path, block: int | None) -> dict:
-    """``segment_blockwise`` on a fresh LocalCluster of ``workers`` processes of one thread →
-    seconds, peak RSS per worker and of this process, the result."""
+    """``segment_blockwise`` on a fresh LocalCluster of ``workers`` processes of one thread,
+    warmed up on a corner of the image (imports, model, compiled kernels) → seconds, CPU
+    seconds of the workers and of this process, peak RSS per worker and of this process, the
+    result."""
     from distributed import Client, LocalCluster
 
     from microseg.scale import segment_blockwise
@@ -88,12 +97,18 @@ def blockwise_on_cluster(image, workers: int, out: Path, block: int | None) -> d
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=0) as cluster, \
             Client(cluster) as client:
+        corner = image[tuple(slice(0, min(n, 512)) for n in image.shape)]
+        segment_blockwise(corner, "default", out=out.with_suffix(".warm.zarr"), block=block,
+                          scheduler=cluster.scheduler_address, progress=False)
+        before, driver = client.run(_cpu), _cpu()
         start = time.perf_counter()
         result = segment_blockwise(image, "default", out=out, block=block,
                                    scheduler=cluster.scheduler_address, progress=False)
         seconds = time.perf_counter() - start
+        after = client.run(_cpu)
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KB)
     return {"seconds": seconds, "worker_rss": sorted(rss.values()),
+            "cpu": sum(after[w] - before[w] for w in after) + _cpu() - driver,
             "driver_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KB,
             "result": result}
 
@@ -109,11 +124,12 @@ def in_memory(image_path: Path, crop: int | None, out: Path) -> dict:
         array = zarr.open_array(path + "/0", mode="r")
         image = array[:crop, :crop] if crop else array[...]
         predictor = ms.load_model("default", threads=1)
-        start = time.perf_counter()
+        ms.segment(image[:512, :512], predictor, diameter="model")         # warm-up
+        start, cpu = time.perf_counter(), time.process_time()
         labels = ms.segment(image, predictor, diameter="model")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         np.save(out, labels)
-        print(json.dumps({"seconds": seconds,
+        print(json.dumps({"seconds": seconds, "cpu": cpu,
                           "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
         """)
     done = subprocess.run([sys.executable, "-c", script, str(image_path), str(crop or 0),
@@ -133,11 +149,12 @@ def in_memory_stack(stack: np.ndarray, out: Path) -> dict:
         import microseg as ms
         image = np.load(sys.argv[1])
         predictor = ms.load_model("default", threads=1)
-        start = time.perf_counter()
+        ms.segment(image[:4, :512, :512], predictor, diameter="model")     # warm-up
+        start, cpu = time.perf_counter(), time.process_time()
         labels = ms.segment(image, predictor, diameter="model")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         np.save(sys.argv[2], labels)
-        print(json.dumps({"seconds": seconds,
+        print(json.dumps({"seconds": seconds, "cpu": cpu,
                           "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
         """)
     done = subprocess.run([sys.executable, "-c", script, str(source), str(out)],
@@ -219,7 +236,8 @@ def main() -> None:
             arrays[workers] = out
             mpx = args.size ** 2 / 1e6 / run["seconds"]
             report[f"mosaic_w{workers}"] = row(
-                f"mosaic {args.size}² w={workers}", seconds=run["seconds"], mpx_per_s=mpx,
+                f"mosaic {args.size}² w={workers}", seconds=run["seconds"], cpu_s=run["cpu"],
+            mpx_per_s=mpx,
                 worker_rss_gib=max(run["worker_rss"]) / gib,
                 driver_rss_gib=run["driver_rss"] / gib, objects=run["result"].count,
                 blocks=int(np.prod(run["result"].grid.counts)),
@@ -238,10 +256,11 @@ def main() -> None:
         run = blockwise_on_cluster(open_level(mosaic, crop), 1, folder / "memory_block.zarr",
                                    args.block)
         report["memory"] = row(
-            f"memory {crop}² 1 thread", inmemory_s=whole["seconds"],
+            f"memory {crop}² 1 thread", inmemory_s=whole["seconds"], inmemory_cpu_s=whole["cpu"],
             inmemory_rss_gib=whole["rss"] / gib, blockwise_s=run["seconds"],
-            blockwise_worker_rss_gib=max(run["worker_rss"]) / gib,
-            throughput_ratio=whole["seconds"] / run["seconds"])
+            blockwise_cpu_s=run["cpu"], blockwise_worker_rss_gib=max(run["worker_rss"]) / gib,
+            throughput_ratio=whole["seconds"] / run["seconds"],
+            cpu_throughput_ratio=whole["cpu"] / run["cpu"])
 
     if "seams" in args.cases:
         crop = args.seam_size
@@ -273,6 +292,7 @@ def main() -> None:
         report["stack"] = row(
             f"stack {'x'.join(map(str, args.stack))}", f1=m.f1, tp=m.tp, fp=m.fp, fn=m.fn,
             face_cut=face_cut_objects(blockwise, grid_faces(run["result"].grid)),
+            face_cut_whole=face_cut_objects(whole, grid_faces(run["result"].grid)),
             inmemory_s=whole_run["seconds"], inmemory_rss_gib=whole_run["rss"] / gib,
             blockwise_s=run["seconds"], blockwise_worker_rss_gib=max(run["worker_rss"]) / gib,
             blocks=list(run["result"].grid.counts))

@@ -3,15 +3,16 @@ block by block into an OME-Zarr image with its NGFF label image, and its measure
 import csv
 
 import numpy as np
-import pytest
 import torch
 
-from microseg import models
+from torch import nn
+
 from microseg.cli import main
 from microseg.data import synthetic
+from microseg.infer.predictor import Predictor
 from microseg.io.images import read_labels, write_image
 from microseg.metrics import match
-from microseg.models.checkpoint import save_checkpoint
+from microseg.pipelines.files import segment_paths
 
 
 def _segment(*args):
@@ -51,22 +52,19 @@ def test_blockwise_writes_an_ome_zarr_with_labels_and_the_csv(tmp_path):
     assert not (tmp_path / "out" / "cells_labels.tif").exists()
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    model = models.build("unet", base_channels=4, depth=2)
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "model.pt", model,
-                           {"target": {"name": "three_class"}})
-
-
-def test_an_image_over_the_memory_limit_goes_blockwise_and_a_small_one_does_not(
-        checkpoint, tmp_path, capsys):
+def test_an_image_over_the_memory_limit_goes_blockwise_and_a_small_one_does_not(tmp_path):
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    predictor = Predictor(conv.eval(), meta={"activation": "identity", "post": {
+        "name": "components", "params": {"threshold": 0.5}}})
     for name, size in (("small", 64), ("large", 640)):
         write_image(tmp_path / "in" / f"{name}.tif",
                     synthetic.generate("nuclei2d", seed=0, shape=(size, size)).image)
     out = tmp_path / "out"
-    assert _segment(tmp_path / "in", "--model", checkpoint, "--out", out, "--memory-limit",
-                    "175M") == 0
+    run = segment_paths([tmp_path / "in"], out, predictor, memory_limit=175 * 2**20,
+                        progress=False)
+    assert run.ok and run.objects["large"] > 0
     assert (out / "small_labels.tif").exists() and not (out / "small.ome.zarr").exists()
     assert (out / "large.ome.zarr").is_dir() and (out / "large.csv").exists()
     assert not (out / "large_labels.tif").exists()

@@ -369,19 +369,19 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     from microseg.io.units import source_record
     from microseg.measure import measure, write_measurements_csv
 
-    image, options = read_input(item.path, options, item.frame, lazy=True)
-    image_channel_axis(image, predictor)        # before any use: the error names channels
-    blockwise = blockwise_plan(item.path, image.array, predictor, options, memory_limit,
+    lazy, lazy_options = read_input(item.path, options, item.frame, lazy=True)
+    image_channel_axis(lazy, predictor)         # before any use: the error names channels
+    blockwise = blockwise_plan(item.path, lazy.array, predictor, lazy_options, memory_limit,
                                blockwise)
     if blockwise is not None:
-        return segment_file_blockwise(item, image, out_dir, predictor, options, blockwise,
+        return segment_file_blockwise(item, lazy, out_dir, predictor, lazy_options, blockwise,
                                       overwrite, intensity_range, settings, progress)
     unit = output_unit(out_dir, item.stem)
     source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
-        image = replace(image, array=np.asarray(image.array))
+        image, options = read_input(item.path, options, item.frame)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
         channels = _channels_first(image.array, labels.ndim, options.channel_axis)

@@ -56,10 +56,13 @@ if TYPE_CHECKING:
 #: ``object_diameter``, else :data:`UNKNOWN_OBJECT` network pixels) times this margin.
 OBJECT_MARGIN = 1.25
 UNKNOWN_OBJECT = 64.0
-#: Halo along z of a stack segmented slice by slice and stitched by IoU: the slabs then hold
-#: one link between slices on either side of a face, all the stitching needs.
-SLICE_HALO = 2
-#: Depth of the cores along z of such a stack.
+#: Halo along z of a stack segmented slice by slice and stitched by IoU: the slab of a z face
+#: then holds the slices on both sides of it and the link between them, which both blocks see
+#: alike (same slices, same lateral extent), all the stitching needs.
+SLICE_HALO = 1
+#: Depth of the cores along z of such a stack. The network runs on ``batch_size`` slices at
+#: once, so the lateral extent of such blocks is one tile over the square root of the batch
+#: (its activations those of one tile, as for a 2D block).
 SLICE_BLOCK = 8
 LABEL_DTYPE = np.uint32
 
@@ -303,8 +306,11 @@ def default_block(predictor: "Predictor", factor: float, mode: str,
                   halo: Sequence[int], tile: int | tuple[int, ...] | None) -> tuple[int, ...]:
     """Core per spatial axis (image pixels): one network tile (at the image's scale) less the
     halos, a multiple of the model's down-sampling factor and at least twice the halo;
-    :data:`SLICE_BLOCK` slices along z of a stack segmented slice by slice."""
+    :data:`SLICE_BLOCK` slices along z of a stack segmented slice by slice (and a tile over
+    the square root of the predictor's batch laterally)."""
     size = predictor.tile_size(tile)
+    if mode == "slices":
+        size = tuple(t / math.sqrt(predictor.batch_size) for t in size)
     lateral = halo[-len(size):]
     cores = [max(2 * h, (int(t / factor) - 2 * h) // predictor.divisor * predictor.divisor)
              for t, h in zip(size, lateral)]
