@@ -347,8 +347,8 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
                  intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
                  = None, memory_limit: int | None = None,
                  settings: dict[str, Any] | None = None,
-                 blockwise: "BlockwiseOptions | None" = None,
-                 progress: bool = False) -> tuple[list[Path], int]:
+                 blockwise: "BlockwiseOptions | None" = None, progress: bool = False,
+                 workers_model: Any = None) -> tuple[list[Path], int]:
     """Segment one input file and write its outputs as one unit (:func:`output_unit`:
     claimed, written together, marked complete with the input and ``settings``, see
     :func:`settings_record`) → ``(paths, number of objects)``.
@@ -356,7 +356,8 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     ``intensity_range`` (sequence normalisation) may be a function, called only when the image
     is segmented. With ``blockwise``, or when the image would need more memory than
     ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`), it is
-    segmented block by block (:func:`segment_file_blockwise`; ``progress``: Dask's). Raises
+    segmented block by block (:func:`segment_file_blockwise`; ``progress``: Dask's;
+    ``workers_model``: the model as its workers load it, default ``predictor``). Raises
     :class:`~microseg.io.units.Skipped` when the unit is complete (unless ``overwrite``) or
     another process holds it, and :class:`InputError`, writing nothing, for outputs in the way
     (:func:`_check_unit`) or an image whose blocks would not fit in memory either.
@@ -374,8 +375,9 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
     blockwise = blockwise_plan(item.path, lazy.array, predictor, lazy_options, memory_limit,
                                blockwise)
     if blockwise is not None:
-        return segment_file_blockwise(item, lazy, out_dir, predictor, lazy_options, blockwise,
-                                      overwrite, intensity_range, settings, progress)
+        return segment_file_blockwise(item, lazy, out_dir, workers_model or predictor,
+                                      lazy_options, blockwise, overwrite, intensity_range,
+                                      settings, progress)
     unit = output_unit(out_dir, item.stem)
     source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
@@ -396,7 +398,7 @@ def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
 
 
 def segment_file_blockwise(item: InputItem, image: "Image", out_dir: str | Path,
-                           predictor: "Predictor", options: SegmentOptions,
+                           model: Any, options: SegmentOptions,
                            blockwise: "BlockwiseOptions", overwrite: bool = False,
                            intensity_range: "tuple[float, float] | Callable[[], "
                                             "tuple[float, float]] | None" = None,
@@ -405,7 +407,8 @@ def segment_file_blockwise(item: InputItem, image: "Image", out_dir: str | Path,
     """:func:`segment_file` of an image read lazily (:func:`read_input`), block by block
     (:func:`~microseg.scale.segment_blockwise`): its two outputs ``{stem}.ome.zarr`` (the image
     and its label image, OME-NGFF) and ``{stem}.csv`` as one unit. The labels are written block
-    by block to a Zarr array in the unit's staging folder, then into the OME-Zarr image."""
+    by block to a Zarr array in the unit's staging folder, then into the OME-Zarr image.
+    ``model``: a predictor, or the :class:`~microseg.scale.workers.ModelSource` workers load."""
     import dask.array as da
 
     from microseg.errors import warnings_naming
@@ -425,7 +428,7 @@ def segment_file_blockwise(item: InputItem, image: "Image", out_dir: str | Path,
         with warnings_naming(item.path), unit.staged(source) as (zarr_path, csv_path):
             try:
                 result = segment_blockwise(
-                    image.array, predictor, out=unit.staging / f".{item.stem}.labels.zarr",
+                    image.array, model, out=unit.staging / f".{item.stem}.labels.zarr",
                     block=blockwise.block, halo=blockwise.halo, scheduler=blockwise.scheduler,
                     workers=blockwise.workers, intensity_range=span, measurements=True,
                     progress=progress, pipeline=options.pipeline,
@@ -638,6 +641,11 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
             ranges[sequence] = sequence_range(sequence, options)
         return ranges[sequence]
 
+    # the model blocks load on every worker (a predictor object would travel to each)
+    from microseg.scale.workers import ModelSource
+
+    workers_model = ModelSource(str(model), tuple(sorted(predictor_options.items()))) \
+        if isinstance(model, (str, Path)) else predictor
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):
         start = time.perf_counter()
         try:
@@ -646,7 +654,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
                 span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
                 item, out_dir, predictor, options, overwrite, span, memory_limit, settings,
-                blockwise, progress)
+                blockwise, progress, workers_model)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))

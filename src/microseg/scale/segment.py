@@ -44,7 +44,7 @@ from microseg.pipelines.cells import FIXED, INSTANCES_3D, is_em_pipeline, maps_t
 from microseg.scale.blocks import BlockGrid, Index, per_axis
 from microseg.scale.cluster import Runner, dask_runner
 from microseg.scale.stitch import core_first, face_slabs, match_face, resolve
-from microseg.scale.workers import ModelSource, worker_predictor
+from microseg.scale.workers import ModelSource, torch_threads_kept, worker_predictor
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -125,8 +125,8 @@ def segment_blockwise(image: Any, model: Any = "default", *, out: Any = None,
         image: numpy or dask array (a lazily read OME-Zarr / TIFF), laid out as for
             :func:`~microseg.pipelines.cells.segment`: ``(Y, X)``, ``(Y, X, RGB)``,
             ``(Z, Y, X)`` or channels along ``channel_axis``.
-        model: bundled name or checkpoint path (each worker loads it once), or a Predictor /
-            module (sent to every worker once).
+        model: bundled name or checkpoint path, or its :class:`~.workers.ModelSource` (each
+            worker loads it once), or a Predictor / module (sent to every worker once).
         out: Zarr array ``(*spatial)`` of an unsigned integer type to write the labels to,
             chunked so that every block holds whole chunks (:func:`labels_array` makes one),
             or a path for a new one; default: a new in-memory one (threads only).
@@ -178,15 +178,15 @@ def segment_blockwise(image: Any, model: Any = "default", *, out: Any = None,
                              post, post_params, None if spacing is None else tuple(spacing),
                              instances3d)
     seconds: dict[str, float] = {}
-    with dask_runner(scheduler, workers, progress) as runner:
+    with dask_runner(scheduler, workers, progress) as runner, torch_threads_kept():
         from microseg.scale.levels import image_levels
 
         start = time.perf_counter()
         levels = image_levels(image, predictor, axes, channel_axis, mode, intensity_range)
         seconds["levels"] = time.perf_counter() - start
         shipped = source if source is not None else runner.ship(predictor)
-        lookups, cut, refused = _segment_blocks(image, axes, grid, out, shipped, levels, settings,
-                                       runner)
+        lookups, cut, refused = _segment_blocks(image, axes, grid, out, shipped, levels,
+                                                settings, runner)
         seconds["blocks"] = time.perf_counter() - start - seconds["levels"]
         count = int(max((int(t.max(initial=0)) for t in lookups.values()), default=0))
         _relabel(out, grid, lookups, runner)
@@ -265,8 +265,9 @@ def _model(model: Any, options: dict[str, Any]) -> tuple["Predictor", ModelSourc
     predictor itself)."""
     from microseg.pipelines.model import load_model
 
-    if isinstance(model, (str, Path)):
-        source = ModelSource(str(model), tuple(sorted(options.items())))
+    if isinstance(model, (str, Path, ModelSource)):
+        source = model if isinstance(model, ModelSource) \
+            else ModelSource(str(model), tuple(sorted(options.items())))
         return worker_predictor(source, threads=None), source
     return load_model(model, **options), None
 

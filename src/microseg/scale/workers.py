@@ -7,10 +7,11 @@ scattered once to every worker of a distributed cluster (see :mod:`microseg.scal
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from microseg.infer.predictor import Predictor
@@ -51,3 +52,16 @@ def worker_predictor(model: "ModelSource | Predictor", threads: int | None = 1) 
         return model
     with _LOCK:
         return _cached(model)
+
+
+@contextlib.contextmanager
+def torch_threads_kept() -> Iterator[None]:
+    """This process's torch threads as they were once the block ends (blocks run on threads of
+    this process set them to one)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
