@@ -20,8 +20,8 @@ from microseg.version import __version__
 
 #: Submodules reachable as attributes of the package, imported on first use.
 SUBMODULES = ("augment", "config", "data", "errors", "infer", "io", "losses", "malloc",
-              "measure", "metrics", "models", "pipelines", "post", "preprocess", "targets",
-              "track", "train", "zoo")
+              "measure", "metrics", "models", "pipelines", "post", "preprocess", "scale",
+              "targets", "track", "train", "zoo")
 #: Functions reachable as attributes of the package → the module defining them.
 FUNCTIONS = {"segment": "microseg.pipelines.cells", "load_model": "microseg.pipelines.model",
              "read_image": "microseg.io.images"}

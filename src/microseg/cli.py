@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Any, Callable, Sequence
 
-from microseg.errors import InputWarning, MicrosegError
+from microseg.errors import ConfigError, InputWarning, MicrosegError
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.pipelines.names import PIPELINES
 
@@ -476,9 +476,28 @@ def _run_tune(args: argparse.Namespace) -> int:
                       "(default: a bundled model's own, else mean membrane probability of each "
                       "face)"),
              arg("--memory-limit", type=size_arg, metavar="SIZE",
-                 help="refuse (and go on with the others) an image whose segmentation would "
-                      "need more memory than this, e.g. 8G (default: the RAM available when "
-                      "the image starts)"),
+                 help="segment block by block (as --blockwise) an image whose segmentation "
+                      "would need more memory than this, e.g. 8G, and refuse (going on with "
+                      "the others) one whose blocks would not fit either (default: the RAM "
+                      "available when the image starts)"),
+             arg("--blockwise", action="store_true",
+                 help="read each image lazily and segment it block by block on Dask: writes "
+                      "OUT/{stem}.ome.zarr (the image and its labels, OME-NGFF labels/cells) "
+                      "and OUT/{stem}.csv; for images larger than memory"),
+             arg("--block", type=int, metavar="PX",
+                 help="--blockwise: core of a block along Y and X in pixels (default: one "
+                      "network tile less the halos)"),
+             arg("--halo", type=int, metavar="PX",
+                 help="--blockwise: halo around each block along Y and X in pixels (default: "
+                      "the network's receptive radius plus the largest trained object)"),
+             arg("--workers", type=int, metavar="N",
+                 help="--blockwise: Dask workers, one torch thread each (default: the "
+                      "scheduler's)"),
+             arg("--scheduler", default="threads", metavar="threads|processes|local|ADDRESS",
+                 help="--blockwise: Dask scheduler: threads (default), processes, local (a "
+                      "distributed LocalCluster of --workers processes) or the address of a "
+                      "running cluster, e.g. tcp://host:8786 (OUT must be on storage its "
+                      "workers share)"),
              arg("--overwrite", action="store_true",
                  help="redo every input (default: skip inputs whose outputs are complete, "
                       "finish those a killed run left incomplete)"),
@@ -489,7 +508,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from microseg.config import parse_assignment
-    from microseg.pipelines.files import Outputs, SegmentOptions, segment_paths
+    from microseg.pipelines.files import BLOCKWISE_SAVE, Outputs, SegmentOptions, \
+        segment_paths
     from microseg.report import REPORT_NAME
 
     post_params = dict(parse_assignment(item) for item in args.post_param) or None
@@ -504,9 +524,22 @@ def _run_segment(args: argparse.Namespace) -> int:
                       geojson_objects=args.geojson_objects,
                       **({} if args.save is None else {"save": tuple(
                           kind.strip() for kind in args.save.split(",") if kind.strip())}))
+    blockwise = None
+    if args.blockwise:
+        from microseg.scale.cluster import check_scheduler
+        from microseg.scale.segment import BlockwiseOptions
+
+        blockwise = BlockwiseOptions(args.block, args.halo, check_scheduler(args.scheduler),
+                                     args.workers)
+    elif args.block or args.halo or args.workers or args.scheduler != "threads":
+        raise ConfigError("--block, --halo, --workers and --scheduler go with --blockwise")
+    if blockwise is not None and args.save is not None \
+            and set(outputs.save) - set(BLOCKWISE_SAVE):
+        raise ConfigError(f"--blockwise writes {' and '.join(BLOCKWISE_SAVE)} only (the other "
+                          f"outputs need the whole image in memory); got --save {args.save}")
     run = segment_paths(args.inputs, args.out, args.model, options=options,
                         overwrite=args.overwrite, progress=not args.quiet,
-                        memory_limit=args.memory_limit, outputs=outputs,
+                        memory_limit=args.memory_limit, outputs=outputs, blockwise=blockwise,
                         command=args.command_line, **predictor_options)
     if run.renamed:
         source, stem = next(iter(run.renamed.items()))

@@ -30,6 +30,9 @@ RANKS = {
     # annotation: prompts turned into objects with a model's maps (infer, post) and the
     # pipelines that load and run models; per-plane merges of the protoplast workflow
     "microseg.annotate": 8,
+    # blockwise processing on Dask runs the cells pipeline on every block (pipelines.cells) and
+    # is run by pipelines.files for --blockwise: a pipeline itself, of the same layer
+    "microseg.scale": 8,
     # faces: the package itself (lazy access to all of the above), the command line, the HTML
     # report of a segment output folder (reads what pipelines.files wrote), the napari plugin
     "microseg": 9, "microseg.cli": 9, "microseg.__main__": 9, "microseg.report": 9,

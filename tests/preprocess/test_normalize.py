@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from microseg.errors import InputError
-from microseg.preprocess.normalize import (Normalization, integer_percentiles, intensity_range,
-                                           normalize_minmax, normalize_percentile, to_grey)
+from microseg.preprocess.normalize import (Normalization, count_percentiles, integer_percentiles,
+                                           intensity_range, normalize_minmax,
+                                           normalize_percentile, to_grey)
 
 
 @pytest.mark.parametrize("clip", [False, True])
@@ -90,3 +91,39 @@ def test_intensity_range_spans_every_image_of_a_sequence_read_one_at_a_time():
     with pytest.raises(InputError, match="no image"):
         intensity_range([])
 
+
+
+def test_count_percentiles_of_a_histogram_equal_numpys_of_the_values():
+    rng = np.random.default_rng(3)
+    values = rng.integers(100, 400, 5001)
+    counts = np.bincount(values - 100)
+    expected = np.percentile(values, [0, 1, 37.5, 99.8, 100])
+    np.testing.assert_allclose(count_percentiles(counts, 100, (0, 1, 37.5, 99.8, 100)), expected)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_levels_of_the_whole_image_normalise_a_block_as_the_whole_image(per_channel):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 4000, (2, 40, 50)).astype(np.uint16)
+    image[1] //= 4
+    norm = Normalization(percentiles=[2.0, 98.0], per_channel=per_channel)
+    axis = (1, 2) if per_channel else None
+    low, high = np.percentile(image, [2.0, 98.0], axis=axis)
+    levels = norm.levels(np.ravel(low), np.ravel(high))
+    whole = norm(image)
+    block = (slice(None), slice(5, 17), slice(30, 50))
+    # per channel, the whole image's percentiles are taken in float32: equal to the last bit
+    np.testing.assert_allclose(norm(image[block], levels=levels), whole[block], rtol=0,
+                               atol=0 if not per_channel else 2e-7)
+    assert norm.apply(image[block], levels=norm.levels(np.ravel(low), np.ravel(high),
+                                                       inverted=True))[1] is True
+
+
+def test_range_percentiles_name_what_each_method_maps_to_0_and_1():
+    assert Normalization(percentiles=[1.0, 99.0]).range_percentiles() == (1.0, 99.0)
+    assert Normalization(method="minmax").range_percentiles() == (0.0, 100.0)
+    assert Normalization(method="none").range_percentiles() is None
+    minmax = Normalization(method="minmax")
+    image = np.array([[[2.0, 4.0, 10.0]]], np.float32)
+    np.testing.assert_array_equal(minmax(image, levels=minmax.levels([2.0], [10.0])),
+                                  minmax(image))

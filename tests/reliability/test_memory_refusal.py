@@ -52,11 +52,11 @@ def test_an_image_that_runs_out_of_memory_fails_alone(tmp_path):
     out = tmp_path / "out"
     done = _run("""
         import re, resource, sys
-        import numpy as np
-        import microseg as ms
         from microseg.cli import main
-        # imports, the model and compiled kernels, before the address limit
-        ms.segment(np.random.default_rng(0).random((64, 64)), ms.load_model("default"))
+        # imports, the model and compiled kernels, before the address limit: a whole run on a
+        # small image (under the limit a late import can stall in OpenBLAS's allocator)
+        main(["segment", sys.argv[2] + "/a.tif", "--out", sys.argv[4] + "-warm", "--model",
+              "default", "--threads", "1", "--quiet"])
         status = open("/proc/self/status").read()
         used = int(re.search(r"VmSize:\\s+(\\d+)", status).group(1)) * 1024
         resource.setrlimit(resource.RLIMIT_AS, (used + 200 * 2**20, resource.RLIM_INFINITY))

@@ -54,6 +54,7 @@ from microseg.infer.tiling import predict_tiled
 from microseg.infer.tta import with_tta
 from microseg.models.base import pad_to_multiple
 from microseg.models.meta import ModelMeta
+from microseg.preprocess.normalize import Levels
 from microseg.preprocess.stain import is_stained
 
 if TYPE_CHECKING:
@@ -254,39 +255,43 @@ class Predictor:
                    z_context: str | None = None, tta: str | None = None,
                    tile: int | tuple[int, ...] | None = None,
                    intensity_range: tuple[float, float] | None = None,
-                   progress: bool = False, on_image_grid: bool = True) -> Prediction:
+                   progress: bool = False, on_image_grid: bool = True,
+                   levels: Levels | None = None) -> Prediction:
         """Maps for ``image`` and what the normalisation saw (:class:`Prediction`).
 
         ``intensity_range`` is the (min, max) of a whole sequence for ``sequence``
         normalisation; ``tta`` / ``tile`` override the predictor's. ``on_image_grid=False``
         keeps the maps on the network's grid (the image resampled by :meth:`scale_factor`).
+        ``levels``: ``image`` is a block of a larger image normalised as a whole
+        (:class:`~microseg.preprocess.normalize.Levels`, see :mod:`microseg.scale`).
         """
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
         x, inverted = self.prepare(image, channel_axis=channel_axis, z_context=z_context,
-                                   intensity_range=intensity_range)
+                                   intensity_range=intensity_range, levels=levels)
         return self.prediction_of_input(x, mode, diameter=diameter, pixel_size=pixel_size,
                                         tta=tta, tile=tile, progress=progress,
                                         on_image_grid=on_image_grid, inverted=inverted)
 
     def prepare(self, image: np.ndarray, *, channel_axis: int | None = None,
                 z_context: str | None = None,
-                intensity_range: tuple[float, float] | None = None) -> tuple[np.ndarray, bool]:
+                intensity_range: tuple[float, float] | None = None,
+                levels: Levels | None = None) -> tuple[np.ndarray, bool]:
         """The network's input for ``image`` at the image's scale: normalised float32 ``(C,
         *spatial)`` (for a 2D model on a stack, the slices' inputs ``(C, Z, Y, X)``), and
-        whether the normalisation inverted a bright background. A crop of it is predicted as
-        the crop of the whole image, its intensities seen in the whole image's context
-        (:meth:`prediction_of_input`)."""
+        whether the normalisation inverted a bright background (``levels``: see
+        :meth:`prediction`). A crop of it is predicted as the crop of the whole image, its
+        intensities seen in the whole image's context (:meth:`prediction_of_input`)."""
         image = np.asarray(image)
         mode = self.mode(image, channel_axis)
         if mode == "slices":
             return slice_inputs(image, self.in_channels,
                                 check_z_context(z_context or self.z_context),
-                                self.normalization, channel_axis, intensity_range), False
+                                self.normalization, channel_axis, intensity_range, levels), False
         stained = (mode == "2d" and channel_axis is None and image.ndim == 3
                    and image.shape[-1] in (3, 4) and is_stained(image))
         return self.normalization.apply(channels_first(image, self.in_channels, channel_axis),
-                                        intensity_range, stained)
+                                        intensity_range, stained, levels)
 
     def prediction_of_input(self, x: np.ndarray, mode: str = "2d", *,
                             diameter: float | None = None, pixel_size: float | None = None,

@@ -12,6 +12,7 @@ import numpy as np
 
 from microseg.config import check_choice
 from microseg.infer.inputs import Normalization, channels_first
+from microseg.preprocess.normalize import Levels
 from microseg.preprocess.pseudocolor import context_pseudocolor
 
 Z_CONTEXTS = ("pseudocolor", "none")
@@ -29,13 +30,15 @@ def uses_pseudocolor(z_context: str, channels: int, channel_axis: int | None) ->
 
 def slice_inputs(stack: np.ndarray, channels: int, z_context: str,
                  normalization: Normalization, channel_axis: int | None = None,
-                 intensity_range: tuple[float, float] | None = None) -> np.ndarray:
+                 intensity_range: tuple[float, float] | None = None,
+                 levels: Levels | None = None) -> np.ndarray:
     """Network input of every slice of ``stack`` as float32 ``(C, Z, Y, X)``.
 
     ``stack`` is a grey ``(Z, Y, X)`` stack, or holds ``channels`` channels along
     ``channel_axis``. Pseudocoloured slices are already in [0, 1] and are not normalised again;
-    plain slices are normalised over the whole stack with ``normalization``.
+    plain slices are normalised over the whole stack with ``normalization`` (with ``levels``,
+    those of the larger stack ``stack`` is a block of).
     """
     if uses_pseudocolor(z_context, channels, channel_axis):
         return np.ascontiguousarray(np.moveaxis(context_pseudocolor(stack), 1, 0))
-    return normalization(channels_first(stack, channels, channel_axis), intensity_range)
+    return normalization(channels_first(stack, channels, channel_axis), intensity_range, levels)

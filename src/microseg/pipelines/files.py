@@ -19,11 +19,18 @@ images, finishes the others and removes the partial files; an image that would n
 than there is (:func:`memory_estimate`) is refused and the batch goes on. Each run leaves a
 record in ``OUT/.microseg/runs/`` (the command, model, settings and what became of every input,
 :func:`write_run_record`), which ``microseg report`` shows.
+
+Blockwise (``blockwise=`` :class:`~microseg.scale.segment.BlockwiseOptions`, ``--blockwise``), or
+for an image that would need more memory than there is (:func:`memory_estimate`), the image is
+read lazily and segmented block by block on Dask (:func:`microseg.scale.segment_blockwise`) into
+``{stem}.ome.zarr`` (the image and its label image ``labels/cells``, OME-NGFF) and
+``{stem}.csv``; an image whose blocks would not fit either is refused and the batch goes on.
 """
 from __future__ import annotations
 
 import functools
 import glob
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
     from microseg.io.images import Image
     from microseg.io.select import Channels, Frames
     from microseg.io.units import OutputUnit
+    from microseg.scale.segment import BlockwiseOptions
 
 #: Output kind → file name (``--save`` chooses kinds); the defaults are written when none is given.
 OUTPUTS = {"labels": "{stem}_labels.tif", "overlay": "{stem}_overlay.png", "csv": "{stem}.csv",
@@ -48,6 +56,8 @@ OUTPUTS = {"labels": "{stem}_labels.tif", "overlay": "{stem}_overlay.png", "csv"
 DEFAULT_SAVE = ("labels", "overlay", "csv")
 #: Folder of the run records, inside the bookkeeping folder of an output folder.
 RUNS_DIR = "runs"
+#: The outputs of an image segmented block by block (kinds of :data:`OUTPUTS`).
+BLOCKWISE_SAVE = ("zarr", "csv")
 #: Peak memory of segmenting one image beyond the image itself (:func:`memory_estimate`): bytes
 #: per pixel at the network's scale for the arrays of the whole image (normalised input, maps,
 #: post-processing, measurements, overlay), bytes per pixel of a batch of tiles for the
@@ -238,16 +248,18 @@ def output_paths(out_dir: str | Path, stem: str,
 
 
 def output_unit(out_dir: str | Path, stem: str, outputs: "Outputs | None" = None,
-                source: Path | None = None) -> "OutputUnit":
-    """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`);
-    with ``outputs.zarr_into_input`` and an OME-Zarr ``source``, its ``zarr`` output is the
-    label image in the input's ``labels/`` (:func:`zarr_target`)."""
+                source: Path | None = None, blockwise: bool = False) -> "OutputUnit":
+    """The outputs of one input (:func:`output_paths`) as one unit (:mod:`microseg.io.units`):
+    those of ``outputs``, or :data:`BLOCKWISE_SAVE` when segmented ``blockwise``; with
+    ``outputs.zarr_into_input`` and an OME-Zarr ``source``, its ``zarr`` output is the label
+    image in the input's ``labels/`` (:func:`zarr_target`)."""
     from microseg.io.units import OutputUnit
 
     outputs = outputs or Outputs()
-    paths = output_paths(out_dir, stem, outputs.save)
-    if "zarr" in outputs.save and source is not None:
-        paths[outputs.save.index("zarr")] = zarr_target(out_dir, stem, outputs, source)
+    save = BLOCKWISE_SAVE if blockwise else outputs.save
+    paths = output_paths(out_dir, stem, save)
+    if "zarr" in save and source is not None and not blockwise:
+        paths[save.index("zarr")] = zarr_target(out_dir, stem, outputs, source)
     return OutputUnit(Path(out_dir), stem, tuple(paths))
 
 
@@ -364,17 +376,18 @@ def check_options(predictor: "Predictor", options: SegmentOptions) -> SegmentOpt
                                                                  options.pipeline))
 
 
-def read_input(path: Path, options: SegmentOptions, frame: int | None = None
-               ) -> tuple["Image", SegmentOptions]:
+def read_input(path: Path, options: SegmentOptions, frame: int | None = None,
+               lazy: bool = False) -> tuple["Image", SegmentOptions]:
     """An input file (its ``frame``, else ``options.frames``, and the channels and scene of
-    ``options``) read with its own axes, and ``options`` with its channel axis and, unless
-    given, its pixel size as ``spacing`` (a time axis left is an :class:`InputError`)."""
+    ``options``) read with its own axes (``lazy``: as a dask array), and ``options`` with its
+    channel axis and, unless given, its pixel size as ``spacing`` (a time axis left is an
+    :class:`InputError`)."""
     from microseg.io.axes import single_image_channel_axis
     from microseg.io.images import read_image
 
     image = read_image(path, channels=options.channels, scene=options.scene,
                        frames=options.frames if frame is None else frame,
-                       channel_axis=options.channel_axis)
+                       channel_axis=options.channel_axis, lazy=lazy)
     spacing = image.spacing if options.spacing is None else options.spacing
     return image, replace(options, channel_axis=single_image_channel_axis(image.axes, path),
                           spacing=spacing)
@@ -394,44 +407,71 @@ def segment_input(path: Path, image: "Image", predictor: "Predictor", options: S
         raise InputError(path, exc.reason) from None
 
 
-def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
-                 options: SegmentOptions, overwrite: bool = False,
-                 intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
-                 = None, memory_limit: int | None = None,
-                 settings: dict[str, Any] | None = None,
-                 outputs: Outputs | None = None) -> tuple[list[Path], int]:
-    """Segment one input file and write its outputs (``outputs``, default :class:`Outputs`)
-    as one unit (:func:`output_unit`: claimed, written together, marked complete with the input
-    and ``settings``, see :func:`settings_record`) → ``(paths, number of objects)``.
-
-    ``intensity_range`` (sequence normalisation) may be a function, called only when the image
-    is segmented. Raises :class:`~microseg.io.units.Skipped` when the unit is complete (unless
-    ``overwrite``) or another process holds it, and :class:`InputError`, writing nothing, for
-    outputs in the way (:func:`_check_unit`) or an image that would need more memory than
-    ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`).
-    """
-    from microseg.errors import warnings_naming
-    from microseg.io.units import source_record, write_record
-    from microseg.measure import measure
-
-    outputs = outputs or Outputs()
-    unit = output_unit(out_dir, item.stem, outputs, item.path)
+def checked_unit(item: InputItem, out_dir: str | Path, outputs: Outputs,
+                 options: SegmentOptions, blockwise: bool = False) -> "OutputUnit":
+    """:func:`output_unit` of ``item``; :class:`InputError` when an output would replace the
+    input, or its labels cannot go into the input's ``labels/`` (a time point, a scene other
+    than the first, or a blockwise run)."""
+    unit = output_unit(out_dir, item.stem, outputs, item.path, blockwise)
     if any(path.resolve() == item.path.resolve() for path in unit.outputs):
         raise InputError(item.path, "an output would replace this input; choose another "
                                     "output folder")
+    if into_input(outputs, item.path) and blockwise:
+        raise InputError(item.path, f"labels segmented block by block go to {unit.outputs[0]}, "
+                                    f"not into the input's labels/; leave out --zarr-into-input")
     if into_input(outputs, item.path) and (item.frame is not None
                                            or str(options.scene) not in ("None", "0")):
         raise InputError(item.path, "the labels of a time point or of a scene other than the "
                                     "first cannot go into the input's labels/ (they belong to "
                                     "its first image, all time points); leave out "
                                     "--zarr-into-input to write them to OUT")
+    return unit
+
+
+def segment_file(item: InputItem, out_dir: str | Path, predictor: "Predictor",
+                 options: SegmentOptions, overwrite: bool = False,
+                 intensity_range: "tuple[float, float] | Callable[[], tuple[float, float]] | None"
+                 = None, memory_limit: int | None = None,
+                 settings: dict[str, Any] | None = None,
+                 outputs: Outputs | None = None, blockwise: "BlockwiseOptions | None" = None,
+                 progress: bool = False, workers_model: Any = None) -> tuple[list[Path], int]:
+    """Segment one input file and write its outputs (``outputs``, default :class:`Outputs`)
+    as one unit (:func:`output_unit`: claimed, written together, marked complete with the input
+    and ``settings``, see :func:`settings_record`) → ``(paths, number of objects)``.
+
+    ``intensity_range`` (sequence normalisation) may be a function, called only when the image
+    is segmented. With ``blockwise``, or when the image would need more memory than
+    ``memory_limit`` bytes (default: the RAM available now; :func:`check_memory`), it is
+    segmented block by block (:func:`segment_file_blockwise`; ``progress``: Dask's;
+    ``workers_model``: the model as its workers load it, default ``predictor``). Raises
+    :class:`~microseg.io.units.Skipped` when the unit is complete (unless ``overwrite``) or
+    another process holds it, and :class:`InputError`, writing nothing, for outputs in the way
+    (:func:`_check_unit`) or an image whose blocks would not fit in memory either.
+    """
+    from microseg.errors import warnings_naming
+    from microseg.io.units import source_record, write_record
+    from microseg.measure import measure
+
+    outputs = outputs or Outputs()
+    lazy, lazy_options = read_input(item.path, options, item.frame, lazy=True)
+    image_channel_axis(lazy, predictor)         # before any use: the error names channels
+    chosen = blockwise
+    blockwise = blockwise_plan(item.path, lazy.array, predictor, lazy_options, memory_limit,
+                               blockwise)
+    unit = checked_unit(item, out_dir, outputs, options, blockwise is not None)
+    if blockwise is not None:
+        if chosen is None and set(outputs.save) - set(BLOCKWISE_SAVE):
+            warnings.warn(f"{item.path}: too large to segment in memory, so segmented block by "
+                          f"block, which writes only "
+                          f"{', '.join(path.name for path in unit.outputs)}", stacklevel=2)
+        return segment_file_blockwise(item, lazy, unit, workers_model or predictor,
+                                      lazy_options, blockwise, overwrite, intensity_range,
+                                      settings, progress)
     source = {**source_record(item.path), "settings": settings}
     with unit.claimed() as took_over:
         if not overwrite:
             _check_unit(unit, source, took_over)
         image, options = read_input(item.path, options, item.frame)
-        image_channel_axis(image, predictor)        # before any use: the error names channels
-        check_memory(item.path, image.array, predictor, options, memory_limit)
         span = intensity_range() if callable(intensity_range) else intensity_range
         labels = segment_input(item.path, image, predictor, options, span)
         channels = channels_first(image.array, labels.ndim, options.channel_axis)
@@ -479,6 +519,98 @@ def _write_output(kind: str, path: Path, labels: "np.ndarray", channels: "np.nda
         write_ngff_image(path, image, spatial if len(channels) == 1 else "c" + spatial,
                          spacing)
         write_ngff_labels(path, labels)
+
+
+def segment_file_blockwise(item: InputItem, image: "Image", unit: "OutputUnit",
+                           model: Any, options: SegmentOptions,
+                           blockwise: "BlockwiseOptions", overwrite: bool = False,
+                           intensity_range: "tuple[float, float] | Callable[[], "
+                                            "tuple[float, float]] | None" = None,
+                           settings: dict[str, Any] | None = None,
+                           progress: bool = False) -> tuple[list[Path], int]:
+    """:func:`segment_file` of an image read lazily (:func:`read_input`), block by block
+    (:func:`~microseg.scale.segment_blockwise`): its two outputs ``{stem}.ome.zarr`` (the image
+    and its label image, OME-NGFF) and ``{stem}.csv`` as ``unit``. The labels are written block
+    by block to a Zarr array in the unit's staging folder, then into the OME-Zarr image.
+    ``model``: a predictor, or the :class:`~microseg.scale.workers.ModelSource` workers load."""
+    import dask.array as da
+
+    from microseg.errors import warnings_naming
+    from microseg.io.ngff import write_ngff_image, write_ngff_labels
+    from microseg.io.units import source_record
+    from microseg.measure import write_measurements_csv
+    from microseg.scale.segment import segment_blockwise
+
+    source = {**source_record(item.path), "settings": settings}
+    with unit.claimed() as took_over:
+        if not overwrite:
+            _check_unit(unit, source, took_over)
+        span = intensity_range() if callable(intensity_range) else intensity_range
+        kwargs = {key: value for key, value in options.kwargs().items()
+                  if key not in ("pipeline", "edge_classifier")}
+        with warnings_naming(item.path), unit.staged(source) as (zarr_path, csv_path):
+            try:
+                result = segment_blockwise(
+                    image.array, model, out=unit.staging / f".{item.stem}.labels.zarr",
+                    block=blockwise.block, halo=blockwise.halo, scheduler=blockwise.scheduler,
+                    workers=blockwise.workers, intensity_range=span, measurements=True,
+                    progress=progress, pipeline=options.pipeline,
+                    edge_classifier=options.edge_classifier, **kwargs)
+            except InputError as exc:
+                raise InputError(item.path, exc.reason) from None
+            write_ngff_image(zarr_path, *_ngff_layout(image.array, image.axes), image.spacing)
+            write_ngff_labels(zarr_path, da.from_zarr(result.labels))
+            write_measurements_csv(csv_path, result.table)
+    return list(unit.outputs), result.count
+
+
+def _ngff_layout(array: Any, axes: str) -> tuple[Any, str]:
+    """``array`` with axes ``axes`` (letters of ``CZYXS`` as read) in the order OME-NGFF asks
+    for (``c``, ``z``, ``y``, ``x``; colour samples as channels) and those axes in lower case."""
+    import dask.array as da
+
+    letters = axes.upper().replace("S", "C")
+    order = sorted(range(len(letters)), key=lambda k: "CZYX".index(letters[k]))
+    return da.transpose(array, order), "".join(letters[k] for k in order).lower()
+
+
+def blockwise_plan(path: Path, image: Any, predictor: "Predictor", options: SegmentOptions,
+                   limit: int | None = None,
+                   blockwise: "BlockwiseOptions | None" = None) -> "BlockwiseOptions | None":
+    """How ``image`` (as read, numpy or dask) is segmented: None in memory, else block by
+    block with the options returned: ``blockwise`` when given, or, for an image that would
+    need more memory than ``limit`` bytes (default: the RAM available now; no check when that
+    is unknown) in memory, blocks that do fit (:func:`~microseg.scale.segment.fitting_block`).
+    :class:`InputError` naming ``path`` when even blocks would not fit."""
+    from microseg.memory import available_memory, format_size
+    from microseg.scale.segment import BlockwiseOptions, fitting_block, layout_probe
+
+    probe = layout_probe(image)
+    if blockwise is not None:
+        return blockwise
+    budget = available_memory() if limit is None else limit
+    if budget is None or not is_segmentable_blockwise(options):
+        check_memory(path, probe, predictor, options, limit)
+        return None
+    need = memory_estimate(probe, predictor, options)
+    if need <= budget:
+        return None
+    block = fitting_block(probe, predictor, options.channel_axis, options.diameter,
+                          options.pixel_size, options.instances3d,
+                          lambda shape: memory_estimate(layout_probe(shape, image.dtype),
+                                                        predictor, options) <= budget)
+    if block is None:
+        what = "available" if limit is None else "allowed by --memory-limit"
+        raise InputError(path, f"needs about {format_size(need)} of memory to segment, more "
+                               f"than the {format_size(budget)} {what}, and blocks of it "
+                               f"would not fit either; set --memory-limit or free memory")
+    return BlockwiseOptions(block=block)
+
+
+def is_segmentable_blockwise(options: SegmentOptions) -> bool:
+    """Whether ``options`` can be run block by block: the cells pipeline at one fixed scale."""
+    return options.pipeline == "cells" and options.diameter in (None, FIXED) \
+        or isinstance(options.diameter, (int, float))
 
 
 def settings_record(model: Any, options: SegmentOptions,
@@ -619,10 +751,11 @@ def write_run_record(out_dir: str | Path, run: SegmentRun, model: Any,
 def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any = "default", *,
                   options: SegmentOptions | None = None, overwrite: bool = False,
                   progress: bool = True, memory_limit: int | None = None,
-                  outputs: Outputs | None = None, command: str | None = None,
-                  **predictor_options: Any) -> SegmentRun:
+                  outputs: Outputs | None = None, blockwise: "BlockwiseOptions | None" = None,
+                  command: str | None = None, **predictor_options: Any) -> SegmentRun:
     """Segment every input (files, folders, globs, CTC sequences) into ``out_dir``, writing
-    ``outputs`` (default: labels, overlay and CSV; see :class:`Outputs`).
+    ``outputs`` (default: labels, overlay and CSV; see :class:`Outputs`); with ``blockwise``,
+    each block by block on Dask (see the module docstring).
 
     An input whose outputs are complete (:func:`output_unit`) is skipped unless ``overwrite``,
     as is one another process is segmenting into the same folder; so a rerun after a kill
@@ -646,6 +779,8 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     options = replace(options, edge_classifier=bundled_edge_classifier(
         model, options.pipeline, options.edge_classifier))
     settings = settings_record(model, options, predictor_options)
+    if settings is not None and blockwise is not None:
+        settings["blockwise"] = repr(blockwise)
     options = check_options(predictor, options)
     items, failed = collect_inputs(inputs, options)
     run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
@@ -659,6 +794,11 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
             ranges[sequence] = sequence_range(sequence, options)
         return ranges[sequence]
 
+    # the model blocks load on every worker (a predictor object would travel to each)
+    from microseg.scale.workers import ModelSource
+
+    workers_model = ModelSource(str(model), tuple(sorted(predictor_options.items()))) \
+        if isinstance(model, (str, Path)) else predictor
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):
         start = time.perf_counter()
         try:
@@ -667,7 +807,7 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
                 span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
                 item, out_dir, predictor, options, overwrite, span, memory_limit, settings,
-                outputs)
+                outputs, blockwise, progress, workers_model)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))

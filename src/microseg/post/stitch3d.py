@@ -22,9 +22,16 @@ def link_slices(lower: np.ndarray, upper: np.ndarray,
                 iou_threshold: float = 0.3) -> np.ndarray:
     """Pairs ``(M, 2)`` of ids ``(lower id, upper id)`` of two 2D label images ``(Y, X)`` matched
     one-to-one by IoU (Hungarian), keeping pairs with IoU ≥ ``iou_threshold``."""
+    return linked_iou(lower, upper, iou_threshold)[0]
+
+
+def linked_iou(lower: np.ndarray, upper: np.ndarray,
+               iou_threshold: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`link_slices` of two label arrays of one shape (any dimension) and the IoU of each
+    pair → ``(pairs (M, 2), iou (M,))``."""
     both = (lower > 0) & (upper > 0)
     if not both.any():
-        return np.zeros((0, 2), dtype=np.int64)
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     pairs, inter = np.unique(np.stack([lower[both], upper[both]]).astype(np.int64), axis=1,
                              return_counts=True)
     size_low = np.bincount(lower.ravel())
@@ -36,7 +43,7 @@ def link_slices(lower: np.ndarray, upper: np.ndarray,
     matrix[row_index, col_index] = iou
     r, c = linear_sum_assignment(matrix, maximize=True)
     keep = matrix[r, c] >= iou_threshold
-    return np.stack([rows[r[keep]], cols[c[keep]]], axis=1)
+    return np.stack([rows[r[keep]], cols[c[keep]]], axis=1), matrix[r[keep], c[keep]]
 
 
 def stitch_slices(labels: np.ndarray, iou_threshold: float = 0.3) -> np.ndarray:

@@ -155,16 +155,29 @@ def integer_percentiles(image: np.ndarray, percentiles: tuple[float, ...],
     if high - low > max_span:
         return tuple(float(v) for v in np.percentile(flat, percentiles))
     offset = flat.astype(np.int64) - low if flat.dtype.kind == "i" else flat - flat.dtype.type(low)
-    counts = np.bincount(offset)
-    below_or_at = np.cumsum(counts)             # below_or_at[v] = #elements <= low + v
-    n = flat.size
+    return count_percentiles(np.bincount(offset), low, percentiles)
+
+
+def count_percentiles(counts: np.ndarray, start: int,
+                      percentiles: Sequence[float]) -> tuple[float, ...]:
+    """``np.percentile(values, percentiles)`` (linear interpolation, float64) of the integers
+    whose histogram is ``counts`` (``counts[v]`` elements equal ``start + v``): the
+    percentiles of an image too large to hold, from its histogram summed block by block.
+
+    >>> count_percentiles(np.array([2, 0, 1]), 10, (0, 50, 100))
+    (10.0, 10.0, 12.0)
+    """
+    below_or_at = np.cumsum(counts)             # below_or_at[v] = #elements <= start + v
+    n = int(below_or_at[-1])
+    if n == 0:
+        raise ValueError("percentiles of an empty histogram")
     quantiles = np.asarray(percentiles, dtype=np.float64) / 100
     position = (n - 1) * quantiles               # numpy's "linear" virtual index
     previous = np.clip(np.floor(position), 0, n - 1).astype(np.int64)
     following = np.minimum(previous + 1, n - 1)
     gamma = position - np.floor(position)
-    a = np.searchsorted(below_or_at, previous, side="right") + float(low)
-    b = np.searchsorted(below_or_at, following, side="right") + float(low)
+    a = np.searchsorted(below_or_at, previous, side="right") + float(start)
+    b = np.searchsorted(below_or_at, following, side="right") + float(start)
     diff = b - a
     values = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
     return tuple(float(v) for v in values)
@@ -234,6 +247,38 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return image
 
 
+@dataclass(frozen=True)
+class Levels:
+    """One normalisation for every block of an image too large to normalise whole: intensity
+    ``low`` maps to 0 and ``high`` to 1 (one value for all channels, or one per channel), as
+    the image's :class:`Normalization` would map the whole image (:meth:`Normalization.levels`).
+    ``clip``: values beyond :data:`OUTLIER_SPANS` ranges are clipped, as
+    :func:`normalize_percentile` clips them; ``inverted``: the result is turned over (the
+    whole image has a bright background).
+
+    >>> Levels((10.0,), (20.0,)).apply(np.array([[10, 15, 30]], np.uint16)).tolist()
+    [[0.0, 0.5, 2.0]]
+    """
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    clip: bool = False
+    inverted: bool = False
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """A ``(C, *spatial)`` image normalised → float32."""
+        image = finite_float32(image)[0]
+        shape = (-1,) + (1,) * (image.ndim - 1)
+        low = np.asarray(self.low, np.float32).reshape(shape)
+        span = np.maximum(np.asarray(self.high, np.float32).reshape(shape) - low,
+                          np.float32(1e-6))
+        with np.errstate(over="ignore"):
+            out = ((image - low) / span).astype(np.float32, copy=False)
+        if self.clip:
+            out = _clip_outliers(out, "percentile")
+        return (1.0 - out).astype(np.float32, copy=False) if self.inverted else out
+
+
 @dataclass
 class Normalization:
     """Intensity normalisation as recorded in a checkpoint (``ModelMeta.normalization``).
@@ -256,22 +301,46 @@ class Normalization:
         check_fields(self, "normalization")
 
     def __call__(self, image: np.ndarray,
-                 intensity_range: tuple[float, float] | None = None) -> np.ndarray:
+                 intensity_range: tuple[float, float] | None = None,
+                 levels: Levels | None = None) -> np.ndarray:
         """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) → float32."""
-        return self.apply(image, intensity_range)[0]
+        return self.apply(image, intensity_range, levels=levels)[0]
 
     def apply(self, image: np.ndarray, intensity_range: tuple[float, float] | None = None,
-              stained: bool = False) -> tuple[np.ndarray, bool]:
+              stained: bool = False, levels: Levels | None = None) -> tuple[np.ndarray, bool]:
         """Normalise a ``(C, *spatial)`` image (float32, or a grey integer one) →
         ``(normalised float32, inverted)``;
         ``inverted``: ``dark_background`` turned its bright background dark. ``stained``: the
         image as read is a stained transmitted-light one
         (:func:`~microseg.preprocess.stain.is_stained`), whose background is bright whatever
-        its normalised median."""
+        its normalised median. ``levels``: the statistics of a whole image this one is a block
+        of (:meth:`levels`), applied instead of the image's own."""
+        if levels is not None:
+            return levels.apply(image), levels.inverted
         image = self._rescale(image, intensity_range)
         if self.dark_background and (stained or has_bright_background(image)):
             return (1.0 - image).astype(np.float32, copy=False), True
         return image, False
+
+    def range_percentiles(self) -> tuple[float, float] | None:
+        """The percentiles of an image that this normalisation maps to 0 and 1: its
+        ``percentiles``, the extremes ``(0, 100)`` for ``minmax`` and ``sequence``, None for
+        ``none`` (nothing to take from the image)."""
+        if self.method == "none":
+            return None
+        if self.method == "percentile":
+            low, high = self.percentiles
+            return float(low), float(high)
+        return 0.0, 100.0
+
+    def levels(self, low: Sequence[float], high: Sequence[float],
+               inverted: bool = False) -> Levels:
+        """:class:`Levels` mapping ``low`` / ``high`` (one value, or one per channel with
+        ``per_channel``: the :meth:`range_percentiles` of a whole image) to 0 and 1, as this
+        normalisation maps an image's own; ``inverted``: the whole image's bright background
+        is turned dark."""
+        return Levels(tuple(float(v) for v in low), tuple(float(v) for v in high),
+                      clip=self.method == "percentile", inverted=inverted)
 
     def _rescale(self, image: np.ndarray,
                  intensity_range: tuple[float, float] | None) -> np.ndarray:
