@@ -3,6 +3,7 @@ block by block into an OME-Zarr image with its NGFF label image, and its measure
 import csv
 
 import numpy as np
+import pytest
 import torch
 
 from torch import nn
@@ -62,8 +63,11 @@ def test_an_image_over_the_memory_limit_goes_blockwise_and_a_small_one_does_not(
         write_image(tmp_path / "in" / f"{name}.tif",
                     synthetic.generate("nuclei2d", seed=0, shape=(size, size)).image)
     out = tmp_path / "out"
-    run = segment_paths([tmp_path / "in"], out, predictor, memory_limit=175 * 2**20,
-                        progress=False)
+    with pytest.warns(UserWarning, match=r"large\.tif: too large to segment in memory, so "
+                                         r"segmented block by block, which writes only "
+                                         r"large\.ome\.zarr, large\.csv"):
+        run = segment_paths([tmp_path / "in"], out, predictor, memory_limit=175 * 2**20,
+                            progress=False)
     assert run.ok and run.objects["large"] > 0
     assert (out / "small_labels.tif").exists() and not (out / "small.ome.zarr").exists()
     assert (out / "large.ome.zarr").is_dir() and (out / "large.csv").exists()
@@ -76,3 +80,10 @@ def test_blockwise_options_without_blockwise_and_bad_schedulers_are_refused(tmp_
     assert _segment(tmp_path / "x.tif", "--out", tmp_path, "--blockwise", "--scheduler",
                     "gpu") == 2
     assert "scheduler must be one of threads, processes, local" in capsys.readouterr().err
+
+
+def test_blockwise_refuses_outputs_that_need_the_whole_image(tmp_path, capsys):
+    assert _segment(tmp_path / "x.tif", "--out", tmp_path, "--blockwise", "--save",
+                    "labels,csv") == 2
+    assert "--blockwise writes zarr and csv only" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
