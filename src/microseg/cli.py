@@ -422,7 +422,11 @@ def _run_tune(args: argparse.Namespace) -> int:
          arguments=[
              arg("inputs", nargs="+", metavar="INPUT",
                  help="image files, folders of images, glob patterns or CTC sequence folders"),
-             MODEL_ARG,
+             arg("--model", default="default",
+                 help="checkpoint (.pt), exported .onnx, bundled model name (see `microseg "
+                      "models list`) or 'auto': per image, 'cells' (whole cells) for "
+                      "label-free phase contrast / DIC, else 'default' (nuclei); the choice is "
+                      "printed (default: 'default')"),
              arg("--out", required=True, metavar="DIR", help="output folder"),
              TTA_ARG,
              TILE_ARG,
@@ -547,7 +551,8 @@ def _run_segment(args: argparse.Namespace) -> int:
               f"another; their outputs are named after their folder or file type too, e.g. "
               f"{source} → {stem}_labels.tif", file=sys.stderr)
     for stem, count in run.objects.items():
-        print(f"{stem}: {count} objects, {run.seconds[stem]:.1f} s")
+        chosen = f" (model auto: {run.models[stem]})" if stem in run.models else ""
+        print(f"{stem}: {count} objects, {run.seconds[stem]:.1f} s{chosen}")
     for _, message in run.skipped:
         print(f"skipped {message}")
     for _, message in run.failed:

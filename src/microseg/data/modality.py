@@ -47,9 +47,10 @@ LABEL_FREE_SIDE = 512
 
 
 def looks_label_free(image: np.ndarray, path: str | None = None) -> bool:
-    """Whether a 2D image ``(Y, X)`` or ``(Y, X, C)`` (C = 3 or 4, alpha ignored) looks like
-    label-free transmitted light (phase contrast, DIC) rather than fluorescence, bright-field or a
-    stain (see :data:`LABEL_FREE_MODE`).
+    """Whether a 2D image ``(Y, X)`` or ``(Y, X, C)`` (C = 3 or 4, alpha ignored; numpy or
+    dask, read strided to :data:`LABEL_FREE_SIDE`) looks like label-free transmitted light
+    (phase contrast, DIC) rather than fluorescence, bright-field or a stain (see
+    :data:`LABEL_FREE_MODE`).
 
     >>> rng = np.random.default_rng(0)
     >>> phase = np.full((64, 64), 100.0) + rng.normal(0, 2, (64, 64))
@@ -57,15 +58,16 @@ def looks_label_free(image: np.ndarray, path: str | None = None) -> bool:
     >>> looks_label_free(phase), looks_label_free(np.clip(phase - 100, 0, None))
     (True, False)
     """
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
+    shape = np.shape(image)
+    if len(shape) not in (2, 3) or len(shape) == 3 and shape[-1] not in (3, 4):
+        return False
+    step = max(1, max(shape[:2]) // LABEL_FREE_SIDE)
+    image = np.asarray(image[::step, ::step])           # a lazy (dask) image is read strided
+    if image.ndim == 3:
         if looks_stained(full_scale_rgb(image, path)):
             return False
         image = image[..., :3].mean(axis=-1)
-    if image.ndim != 2:
-        return False
-    step = max(1, max(image.shape) // LABEL_FREE_SIDE)
-    grey = image[::step, ::step].astype(np.float32)
+    grey = image.astype(np.float32)
     low, high = np.percentile(grey, LABEL_FREE_PERCENTILES)
     if high <= low:
         return False

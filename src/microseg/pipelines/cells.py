@@ -260,13 +260,13 @@ def image_channel_axis(image: "Image", predictor: "Predictor") -> int | None:
 
 
 def auto_model(image: Any, channel_axis: int | None = None) -> str:
-    """The bundled model ``model="auto"`` runs on ``image``: chosen on a 2D grey or RGB image,
-    else the nuclei model."""
+    """The bundled model ``model="auto"`` runs on ``image`` (numpy or dask): chosen on a 2D
+    grey or RGB image, else the nuclei model."""
     import numpy as np
 
-    image = np.asarray(image)
-    planar = channel_axis is None and (image.ndim == 2
-                                       or (image.ndim == 3 and image.shape[-1] in (3, 4)))
+    shape = np.shape(image)
+    planar = channel_axis is None and (len(shape) == 2
+                                       or (len(shape) == 3 and shape[-1] in (3, 4)))
     name = pick_model(image) if planar else NUCLEI_MODEL
     logging.getLogger(__name__).info("model auto: %s", name)
     return name

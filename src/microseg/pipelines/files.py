@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from microseg.config import check_choice
 from microseg.errors import ConfigError, InputError, MicrosegError
 from microseg.pipelines.cells import AUTO, FIXED, INSTANCES_3D, auto_diameter_reference, \
-    channels_first, image_channel_axis, is_em_pipeline, segment
-from microseg.pipelines.model import bundled_edge_classifier, load_model
+    auto_model, channels_first, image_channel_axis, is_em_pipeline, segment
+from microseg.pipelines.model import AUTO_MODEL, NUCLEI_MODEL, bundled_edge_classifier, \
+    load_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +87,8 @@ class SegmentRun:
     input stem; inputs skipped (complete already, or being segmented by another process) and
     failures, each as (input, message starting with the input's path) in input order; and the
     inputs whose outputs are named after more than their file's stem (input → stem), because
-    another input has the same stem."""
+    another input has the same stem; with ``--model auto``, the bundled model chosen per input
+    stem."""
 
     written: dict[str, list[Path]] = field(default_factory=dict)
     objects: dict[str, int] = field(default_factory=dict)
@@ -94,6 +96,7 @@ class SegmentRun:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -739,7 +742,7 @@ def write_run_record(out_dir: str | Path, run: SegmentRun, model: Any,
               "model": str(model) if isinstance(model, (str, Path)) else repr(model),
               "options": {f.name: repr(getattr(options, f.name)) for f in fields(options)},
               "predictor": {k: repr(v) for k, v in sorted(predictor_options.items())},
-              "objects": run.objects, "seconds": run.seconds,
+              "objects": run.objects, "seconds": run.seconds, "models": run.models,
               "skipped": [message for _, message in run.skipped],
               "failed": [message for _, message in run.failed]}
     name = f"{datetime.datetime.fromtimestamp(started):%Y%m%dT%H%M%S}-{os.getpid()}.json"
@@ -774,44 +777,89 @@ def segment_paths(inputs: Sequence[str | Path], out_dir: str | Path, model: Any 
     from microseg.io.units import Skipped
 
     started = time.time()
-    predictor = load_model(model, **predictor_options)
-    options = options or SegmentOptions()
-    options = replace(options, edge_classifier=bundled_edge_classifier(
-        model, options.pipeline, options.edge_classifier))
-    settings = settings_record(model, options, predictor_options)
-    if settings is not None and blockwise is not None:
-        settings["blockwise"] = repr(blockwise)
-    options = check_options(predictor, options)
-    items, failed = collect_inputs(inputs, options)
+    given = options or SegmentOptions()
+    auto = isinstance(model, str) and model == AUTO_MODEL
+    loaded: dict[Any, LoadedModel] = {}
+
+    def loaded_model(name: Any) -> LoadedModel:
+        """The model ``name`` ready for the run, loaded once."""
+        key = name if isinstance(name, (str, Path)) else id(name)
+        if key not in loaded:
+            loaded[key] = load_for_run(name, given, predictor_options, blockwise)
+        return loaded[key]
+
+    first = loaded_model(NUCLEI_MODEL if auto else model)
+    items, failed = collect_inputs(inputs, first.options)
     run = SegmentRun(failed=list(failed), renamed={str(item.path): item.stem for item in items
                                                    if item.stem != item.path.stem})
-    sequence_method = predictor.normalization.method == "sequence"
     ranges: dict[Path, tuple[float, float]] = {}
 
     def range_of(sequence: Path) -> tuple[float, float]:
         """The sequence's intensity range, read once and only when an image needs it."""
         if sequence not in ranges:
-            ranges[sequence] = sequence_range(sequence, options)
+            ranges[sequence] = sequence_range(sequence, first.options)
         return ranges[sequence]
 
-    # the model blocks load on every worker (a predictor object would travel to each)
-    from microseg.scale.workers import ModelSource
-
-    workers_model = ModelSource(str(model), tuple(sorted(predictor_options.items()))) \
-        if isinstance(model, (str, Path)) else predictor
     for item in tqdm(items, desc="segment", unit="image", disable=not progress):
         start = time.perf_counter()
         try:
+            current = first
+            if auto:
+                run.models[item.stem] = chosen_model(item, first.options)
+                current = loaded_model(run.models[item.stem])
+            options = current.options
             span = None
-            if sequence_method and item.sequence is not None:
+            if current.predictor.normalization.method == "sequence" and item.sequence is not None:
                 span = functools.partial(range_of, item.sequence)
             run.written[item.stem], run.objects[item.stem] = segment_file(
-                item, out_dir, predictor, options, overwrite, span, memory_limit, settings,
-                outputs, blockwise, progress, workers_model)
+                item, out_dir, current.predictor, options, overwrite, span, memory_limit,
+                current.settings, outputs, blockwise, progress, current.workers_model)
             run.seconds[item.stem] = time.perf_counter() - start
         except Skipped as exc:
             run.skipped.append((str(item.path), f"{item.path}: {exc}"))
         except Exception as exc:         # any failure of one image: report it, go on
             run.failed.append((str(item.path), _message(exc, item.path)))
-    write_run_record(out_dir, run, model, options, predictor_options, command, started)
+    write_run_record(out_dir, run, model, first.options, predictor_options, command, started)
     return run
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for :func:`segment_paths`: its predictor, the run's options checked
+    against it (:func:`check_options`), its settings record (:func:`settings_record`) and the
+    model as blockwise workers load it."""
+
+    predictor: "Predictor"
+    options: SegmentOptions
+    settings: dict[str, Any] | None
+    workers_model: Any
+
+
+def load_for_run(model: Any, options: SegmentOptions, predictor_options: dict[str, Any],
+                 blockwise: "BlockwiseOptions | None" = None) -> LoadedModel:
+    """Load ``model`` (:func:`~microseg.pipelines.model.load_model` with
+    ``predictor_options``) and check ``options`` against it (:class:`LoadedModel`)."""
+    from microseg.scale.workers import ModelSource
+
+    predictor = load_model(model, **predictor_options)
+    options = replace(options, edge_classifier=bundled_edge_classifier(
+        model, options.pipeline, options.edge_classifier))
+    settings = settings_record(model, options, predictor_options)
+    if settings is not None and blockwise is not None:
+        settings["blockwise"] = repr(blockwise)
+    # a named model loads on every blockwise worker (a predictor object would travel to each)
+    workers_model = ModelSource(str(model), tuple(sorted(predictor_options.items()))) \
+        if isinstance(model, (str, Path)) else predictor
+    return LoadedModel(predictor, check_options(predictor, options), settings, workers_model)
+
+
+def chosen_model(item: InputItem, options: SegmentOptions) -> str:
+    """The bundled model ``--model auto`` runs on ``item``
+    (:func:`~microseg.pipelines.cells.auto_model` on its image, read lazily and strided)."""
+    from microseg.io.axes import single_image_channel_axis
+
+    image, options = read_input(item.path, options, item.frame, lazy=True)
+    channel_axis = options.channel_axis
+    if channel_axis is None:
+        channel_axis = single_image_channel_axis(image.axes, image.path)
+    return auto_model(image.array, channel_axis)
