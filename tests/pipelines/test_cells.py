@@ -101,6 +101,35 @@ def test_segment_rescales_and_returns_labels_on_the_image_grid():
     assert match(gt, labels, iou=0.8).tp == 2
 
 
+def test_a_model_trained_on_resampled_images_post_processes_on_its_own_grid():
+    # min_size 60 was tuned on the model's grid (images resampled by 0.5): a disc of 12 px
+    # radius (452 px, 113 on that grid) is kept, one of 6 px (113 px, 28 on it) is dropped,
+    # although on the image grid both are above 60 px
+    gt = _discs((64, 96), [(30, 30)], 12) + 2 * (_discs((64, 96), [(30, 75)], 6) > 0)
+    meta = {**FOREGROUND, "scale": 0.5,
+            "post": {"name": "components", "params": {"threshold": 0.5, "min_size": 60}}}
+    labels = ms.segment((gt > 0).astype(np.float32), Predictor(_identity(), meta=meta))
+    assert labels.shape == gt.shape and labels.dtype == np.uint16
+    assert match(gt == 1, labels, iou=0.85).tp == 1 and labels.max() == 1
+    assert not labels[gt == 2].any()
+    unscaled = ms.segment((gt > 0).astype(np.float32),
+                          Predictor(_identity(), meta={**meta, "scale": None}))
+    assert unscaled.max() == 2
+
+
+def test_labels_resampled_to_a_grid_match_scikit_images_nearest_neighbour():
+    from skimage.transform import resize
+
+    from microseg.infer.resample import resize_labels
+
+    labels = np.random.default_rng(0).integers(0, 50, (33, 47)).astype(np.uint16)
+    for shape in ((66, 94), (65, 93), (17, 24), (100, 31)):
+        expected = resize(labels, shape, order=0, preserve_range=True, anti_aliasing=False)
+        resized = resize_labels(labels, shape)
+        assert resized.dtype == labels.dtype
+        np.testing.assert_array_equal(resized, expected.astype(np.uint16))
+
+
 def _eroding(width: int = 5) -> nn.Module:
     """Mean over a ``width``² window: thresholded at 0.999 it keeps the pixels whose whole
     window is inside a mask, an erosion by ``width // 2`` pixels *at the network's scale*."""

@@ -29,12 +29,16 @@ def one_thread():
 
 
 def _sample(card):
-    """A synthetic image for the model at its training scale: sparse nuclei (8 % cover, few
-    touching: a plausibility check of the bundled weights; splitting clumps is measured by
-    benchmarks/dsb2018.py) for cell models, one EM section for EM models → (image (Y, X),
-    true object count)."""
+    """A synthetic image for the model at its training scale: whole cells in phase contrast
+    for a model trained on phase contrast, sparse nuclei (8 % cover, few touching: a
+    plausibility check of the bundled weights; splitting clumps is measured by
+    benchmarks/dsb2018.py) for the other cell models, one EM section for EM models → (image
+    (Y, X), true object count)."""
     diameter = card.input.object_diameter_px
-    if card.pipeline == "cells":
+    if "phase contrast" in card.input.modalities:
+        sample = synthetic.generate("cells2d", seed=0, shape=(512, 512),
+                                    diameter=diameter or 60.0, coverage=0.3)
+    elif card.pipeline == "cells":
         sample = synthetic.generate("nuclei2d", seed=0, shape=(384, 384),
                                     diameter=diameter or 16.0, coverage=0.08)
     else:

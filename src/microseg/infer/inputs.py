@@ -19,7 +19,7 @@ from microseg.errors import InputError
 from microseg.preprocess.channels import to_channels
 from microseg.preprocess.normalize import Normalization
 
-__all__ = ["Normalization", "channels_first", "spatial_ndim"]
+__all__ = ["Normalization", "channels_first", "spatial_ndim", "spatial_shape"]
 
 
 def spatial_ndim(image: np.ndarray, channel_axis: int | None = None,
@@ -39,6 +39,15 @@ def spatial_ndim(image: np.ndarray, channel_axis: int | None = None,
         raise InputError(path, f"expected a (Y, X), (Y, X, RGB) or (Z, Y, X) image (or give "
                                f"the channel axis), got shape {image.shape}")
     return axes
+
+
+def spatial_shape(image: np.ndarray, channel_axis: int | None = None,
+                  path: str | Path | None = None) -> tuple[int, ...]:
+    """The spatial shape ``(Y, X)`` or ``(Z, Y, X)`` of ``image`` (:func:`spatial_ndim`)."""
+    shape = list(np.shape(image))
+    if channel_axis is not None:
+        del shape[channel_axis]
+    return tuple(shape[:spatial_ndim(image, channel_axis, path)])
 
 
 def channels_first(image: np.ndarray, channels: int, channel_axis: int | None = None,

@@ -1,6 +1,7 @@
 """Resampling of images and maps to another pixel grid (linear interpolation, via torch).
 
-Used to bring an image to the scale a model was trained at and its maps back to the image grid.
+Used to bring an image to the scale a model was trained at and its maps (or labels) back to the
+image grid.
 """
 from __future__ import annotations
 
@@ -41,3 +42,16 @@ def _resize_2d(batch: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     shrink = any(s < n for s, n in zip(shape, batch.shape[2:]))
     return F.interpolate(batch, size=tuple(shape), mode="bilinear", align_corners=False,
                          antialias=shrink)
+
+
+def resize_labels(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Nearest-neighbour resampling of integer labels ``(*spatial)`` to ``shape`` with pixel
+    centres aligned (as :func:`resize`): each output pixel takes the label of the input pixel
+    its centre falls in. Same dtype; no label is invented."""
+    labels = np.asarray(labels)
+    shape = tuple(int(s) for s in shape)
+    if shape == labels.shape:
+        return labels
+    index = [np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.intp), n_in - 1)
+             for n_in, n_out in zip(labels.shape, shape)]
+    return np.ascontiguousarray(labels[np.ix_(*index)])

@@ -190,6 +190,9 @@ def _segment(image: "np.ndarray", predictor: "Predictor", *, tta: str | None, ti
              edge_classifier: Any) -> "np.ndarray":
     """The labels of :func:`segment`: ``image`` as an array, the model loaded, the
     channel axis and edge classifier resolved."""
+    from microseg.infer.inputs import spatial_shape
+    from microseg.infer.resample import resize_labels
+
     fixed = diameter == FIXED
     diameter = None if fixed else diameter
     if is_em_pipeline(pipeline, edge_classifier):
@@ -203,14 +206,28 @@ def _segment(image: "np.ndarray", predictor: "Predictor", *, tta: str | None, ti
                                 intensity_range=intensity_range)
     mode = predictor.mode(image, channel_axis)
 
+    on_training_grid = post_on_training_grid(predictor)
+
     def labels_at(scale_diameter: float | None) -> "np.ndarray":
         prediction = predictor.prediction(image, diameter=scale_diameter, pixel_size=pixel_size,
                                           channel_axis=channel_axis, z_context=z_context,
-                                          tta=tta, tile=tile, intensity_range=intensity_range)
-        return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
-                              spacing=spacing, slicewise=mode == "slices",
-                              instances3d=instances3d,
-                              bright_background=prediction.bright_background)
+                                          tta=tta, tile=tile, intensity_range=intensity_range,
+                                          on_image_grid=not on_training_grid)
+        if not on_training_grid:
+            return maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
+                                  spacing=spacing, slicewise=mode == "slices",
+                                  instances3d=instances3d,
+                                  bright_background=prediction.bright_background)
+        shape = spatial_shape(image, channel_axis)
+        grid = (next(iter(prediction.maps.values())) if isinstance(prediction.maps, dict)
+                else prediction.maps).shape[1:]
+        grid_spacing = None if spacing is None else tuple(
+            float(d) * n / m for d, n, m in zip(spacing, shape, grid))
+        labels = maps_to_labels(prediction.maps, predictor, post=post, post_params=post_params,
+                                spacing=grid_spacing, slicewise=mode == "slices",
+                                instances3d=instances3d,
+                                bright_background=prediction.bright_background)
+        return resize_labels(labels, shape)
 
     trained_range = predictor.meta.object_diameter_range
     adaptive = not fixed and diameter is None and pixel_size is None and bool(trained_range)
@@ -239,6 +256,14 @@ def _segment(image: "np.ndarray", predictor: "Predictor", *, tta: str | None, ti
     if max(factor, 1.0 / factor) <= AUTO_TOLERANCE:
         return first
     return labels_at(trained / factor)
+
+
+def post_on_training_grid(predictor: "Predictor") -> bool:
+    """Whether ``predictor``'s post-processing runs on the network's grid, its labels then
+    resampled to the image (:func:`~microseg.infer.resample.resize_labels`): for a model trained
+    on resampled images (its ``scale``), whose post-processing was tuned on that grid (lengths
+    and areas such as ``min_distance`` and ``min_size`` mean pixels of it)."""
+    return predictor.meta.scale not in (None, 1, 1.0)
 
 
 def image_channel_axis(image: "Image", predictor: "Predictor") -> int | None:
