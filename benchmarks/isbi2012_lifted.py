@@ -11,9 +11,10 @@ On the ``--val-slices`` (default 15–19; maps cached as in isbi2012.py) it repo
   can reach), multicut with oracle local costs, lifted multicut with oracle lifted costs (the
   forests' local costs, lifted costs from GT: what perfect lifted edges would add);
 * the forests as classifiers on the held-out edges: ROC AUC, Brier score and accuracy of the
-  local and lifted cut probabilities (lifted per graph distance), and the mean predicted
-  probability of the lifted edges that join two GT objects merged by multicut (whether the
-  lifted forest sees the merges at all);
+  local and lifted cut probabilities (lifted per graph distance, and only those inside
+  multicut's segments: the ones that can change its result), and the mean predicted probability
+  of the lifted edges that join two GT objects merged by multicut (whether the lifted forest
+  sees the merges at all);
 * sweeps: lifted multicut V_rand over the lifted-cost weight and over the lifted distance (the
   forests refitted on ``--train-slices`` for each distance).
 
@@ -144,7 +145,10 @@ def main(argv: list[str] | None = None) -> None:
         int(h): classifier_quality(y_lifted[k_lifted & (hops == h)],
                                    p_lifted[k_lifted & (hops == h)])
         for h in np.unique(hops)}
-    merged = k_lifted & (y_lifted == 1) & (mc_nodes[luv[:, 0]] == mc_nodes[luv[:, 1]])
+    joined = k_lifted & (mc_nodes[luv[:, 0]] == mc_nodes[luv[:, 1]])
+    results["lifted_forest_inside_multicut_segments"] = classifier_quality(y_lifted[joined],
+                                                                           p_lifted[joined])
+    merged = joined & (y_lifted == 1)
     results["lifted_edges_across_multicut_merges"] = {
         "n": int(merged.sum()),
         "mean_cut_probability": round(float(p_lifted[merged].mean()), 4) if merged.any()
