@@ -51,6 +51,9 @@ scored (the network under test should have been trained on 0–14 only, as
    and lifted multicut V_rand above thresholding (no TTA).
 
 Prints a table and one JSON line with all figures.
+
+``--folds K`` runs the cross-validated protocol of issue 33 instead (networks trained per fold,
+forests by cross-prediction, mean ± s.d. over folds): see ``benchmarks/isbi2012_folds.py``.
 """
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from skimage.segmentation import find_boundaries
@@ -72,7 +76,8 @@ from microseg.io.atomic import atomic_path
 from microseg.io.images import write_image
 from microseg.io.isbi import read_em_stack
 from microseg.metrics import vrand_vinfo, vrand_vinfo_thinned
-from microseg.post.graph import EdgeClassifier, segment_em, train_edge_classifier
+from microseg.post.graph import EdgeClassifier, EMGraphConfig, segment_em, \
+    train_edge_classifier
 from microseg.pipelines.em import em_raw, graph_config, load_edge_classifier, \
     predict_boundary, slice_range, training_instances
 from microseg.pipelines.model import load_model
@@ -116,13 +121,16 @@ def dihedral_maps(predictor: Predictor, image: np.ndarray, span: tuple[float, fl
     return maps, seconds
 
 
-def boundary_maps(predictor: Predictor, stack: np.ndarray, sections: range, cache: Path
-                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def boundary_maps(predictor: Predictor, stack: np.ndarray, sections: Sequence[int], cache: Path,
+                  crop: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Maps ``(Z, Y, X)`` per TTA mode of ``sections`` of ``stack`` (cached per section in
-    ``cache``), and the summed network seconds (``none``: identity passes; ``tta``: all)."""
+    ``cache``), and the summed network seconds (``none``: identity passes; ``tta``: all).
+    ``crop``: only the top-left ``crop`` × ``crop`` pixels of each section (quick runs)."""
     span = None
     if predictor.normalization.method == "sequence":     # as the model saw its training stack
         span = (float(stack.min()), float(stack.max()))
+    if crop:
+        stack, cache = stack[:, :crop, :crop], cache / f"crop{crop}"
     per_mode: dict[str, list[np.ndarray]] = {mode: [] for mode in TTA_MODES}
     seconds = {"none": 0.0, "tta": 0.0}
     for z in sections:
@@ -162,11 +170,12 @@ def threshold_row(mode: str, prob: np.ndarray, gt: np.ndarray, network_s: float)
 
 
 def graph_row(method: str, tta: str, prob: np.ndarray, raw: np.ndarray | None, gt: np.ndarray,
-              classifier: EdgeClassifier, network_s: float) -> dict:
-    """Table row of ``segment_em`` by ``method``: its labels scored as a submitted boundary map
-    (thinned) and directly."""
+              classifier: EdgeClassifier, network_s: float,
+              config: EMGraphConfig | None = None) -> dict:
+    """Table row of ``segment_em`` by ``method`` (graph ``config``, default the classifier's):
+    its labels scored as a submitted boundary map (thinned) and directly."""
     start = time.perf_counter()
-    labels = segment_em(prob, raw, classifier, method=method)
+    labels = segment_em(prob, raw, classifier, method=method, config=config)
     post_s = time.perf_counter() - start
     start = time.perf_counter()
     isbi = vrand_vinfo_thinned(label_boundaries(labels), gt, thresholds=[0.5])
@@ -218,8 +227,9 @@ def targets(rows: list[dict]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True,
-                        help="boundary network (.pt / .onnx) or bundled model name")
+    parser.add_argument("--checkpoint",
+                        help="boundary network (.pt / .onnx) or bundled model name (required "
+                             "without --folds)")
     parser.add_argument("--cache", default="out/isbi2012",
                         help="folder for cached boundary maps and the edge classifier")
     parser.add_argument("--graph-tta", choices=TTA_MODES, default="mean",
@@ -240,7 +250,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-slices", default="0:30", help="test sections A:B submitted")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (torch, forests)")
     parser.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
+    folds = parser.add_argument_group("cross-validation (benchmarks/isbi2012_folds.py)")
+    folds.add_argument("--folds", type=int, metavar="K",
+                       help="train and score on K contiguous folds of the annotated sections")
+    folds.add_argument("--config", help="training configuration of the networks (YAML)")
+    folds.add_argument("--runs", help="folder of the per-fold runs (outside the repository)")
+    folds.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a value of --config (repeatable), e.g. --set "
+                            "early_stopping.patience=10")
+    folds.add_argument("--iterations", type=int, help="iteration budget per network "
+                                                      "(default: the configuration's length)")
+    folds.add_argument("--fold-ids", type=int, nargs="+", metavar="F",
+                       help="score only these folds (default all)")
+    folds.add_argument("--crop", type=int, metavar="PX",
+                       help="score only the top-left PX × PX of each section (quick runs)")
+    folds.add_argument("--grid", action="append", metavar="KEY=[V1, V2]",
+                       help="graph configuration values to select from by the mean over folds "
+                            "(repeatable; default costs.beta and costs.lifted_weight)")
+    folds.add_argument("--quiet", action="store_true", help="no training progress bars")
     args = parser.parse_args(argv)
+    if args.folds:
+        from isbi2012_folds import run_folds
+
+        if not (args.config and args.runs):
+            parser.error("--folds needs --config and --runs")
+        run_folds(args)
+        return
+    if not args.checkpoint:
+        parser.error("--checkpoint is required (or use --folds)")
     started = time.perf_counter()
     root = data_root() / "isbi2012"
     checkpoint = Path(args.checkpoint)

@@ -2,7 +2,9 @@
 import numpy as np
 
 from microseg.post.graph.solvers.contraction import contract_edges, merge_labels
-from microseg.post.graph.solvers.heap import heap_pop, heap_push, new_heap
+from microseg.post.graph.solvers.heap import heap_pop, heap_push, indexed_remove, indexed_set, \
+    new_heap
+from microseg.post.graph.solvers.kernighan_lin import merged_adjacency
 from microseg.post.graph.solvers.pair_table import new_table, table_find, table_insert, \
     table_remove
 
@@ -38,6 +40,56 @@ def test_heap_pops_in_descending_order():
         size = heap_pop(p, i, s, size)
     assert [x[0] for x in popped] == sorted(values, reverse=True)
     assert all(values[x[1]] == x[0] and x[2] == 7 for x in popped)
+
+
+def test_indexed_heap_matches_a_dict_under_random_operations():
+    """Set / change / remove priorities of 40 items at random; the top is always the item of
+    largest priority in a plain dict, and ``where`` points at every item's slot."""
+    rng = np.random.default_rng(3)
+    n = 40
+    priority, item, where = np.empty(n), np.empty(n, np.int64), np.full(n, -1, np.int64)
+    size, reference = 0, {}
+    for _ in range(4000):
+        i = int(rng.integers(0, n))
+        if rng.random() < 0.7:
+            p = float(rng.normal())
+            size = indexed_set(priority, item, where, size, i, p)
+            reference[i] = p
+        elif rng.random() < 0.5 or not reference:
+            size = indexed_remove(priority, item, where, size, i)
+            reference.pop(i, None)
+        else:                                                   # pop the top
+            top = int(item[0])
+            assert reference[top] == max(reference.values())
+            size = indexed_remove(priority, item, where, size, top)
+            del reference[top]
+        assert size == len(reference)
+        if reference:
+            assert priority[0] == max(reference.values())
+        assert all(item[where[k]] == k and priority[where[k]] == v for k, v in reference.items())
+        assert all(where[k] == -1 for k in range(n) if k not in reference)
+
+
+def test_merged_adjacency_lists_each_neighbour_once_with_summed_costs():
+    rng = np.random.default_rng(4)
+    n = 30
+    uv = rng.integers(0, n, (200, 2))
+    uv = uv[uv[:, 0] != uv[:, 1]]
+    costs, local = rng.normal(size=len(uv)), rng.random(len(uv)) < 0.5
+    expected = {}
+    for (a, b), c, flag in zip(uv.tolist(), costs, local):
+        for x, y in ((a, b), (b, a)):
+            old = expected.get((x, y), (0.0, False))
+            expected[(x, y)] = (old[0] + c, old[1] or bool(flag))
+    indptr, nbr, cost, is_local = merged_adjacency(n, uv, costs, local)
+    for x in range(n):
+        row = nbr[indptr[x]:indptr[x + 1]].tolist()
+        # higher neighbours ascending, then lower ones ascending
+        assert row == sorted(y for y in row if y > x) + sorted(y for y in row if y < x)
+        assert set(row) == {y for (a, y) in expected if a == x}
+        for j in range(indptr[x], indptr[x + 1]):
+            c, flag = expected[(x, int(nbr[j]))]
+            assert np.isclose(cost[j], c) and is_local[j] == flag
 
 
 def test_contraction_follows_greedy_reference():

@@ -136,6 +136,46 @@ def test_kl_is_never_worse_than_gaec_on_larger_graphs():
             lifted_multicut_objective(n, uv, costs, luv, lcosts, gaec) + 1e-9
 
 
+def _random_lifted_problem(rng, n=300):
+    """A sparse random local graph (several components) and random lifted edges of any
+    distance."""
+    uv = np.unique(np.sort(rng.integers(0, n, (2 * n, 2)), axis=1), axis=0)
+    uv = uv[uv[:, 0] != uv[:, 1]]
+    luv = np.unique(np.sort(rng.integers(0, n, (3 * n, 2)), axis=1), axis=0)
+    luv = luv[luv[:, 0] != luv[:, 1]]
+    return n, uv, rng.normal(0.3, 1.0, len(uv)), luv, rng.normal(0.0, 1.0, len(luv))
+
+
+def test_kl_clusters_stay_inside_local_components_and_improve_on_gaec(connected):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        n, uv, costs, luv, lcosts = _random_lifted_problem(rng)
+        lcosts = np.abs(lcosts) * 5.0                   # lifted edges all strongly attractive
+        labels = lifted_multicut(n, uv, costs, luv, lcosts, solver="kl")
+        assert connected(labels, uv)
+        graph = coo_matrix((np.ones(len(uv)), (uv[:, 0], uv[:, 1])), shape=(n, n))
+        component = connected_components(graph, directed=False)[1]
+        for c in np.unique(labels):                     # attraction never bridges components
+            assert len(np.unique(component[labels == c])) == 1
+        start = lifted_multicut(n, uv, costs, luv, lcosts, solver="gaec")
+        assert lifted_multicut_objective(n, uv, costs, luv, lcosts, labels) <= \
+            lifted_multicut_objective(n, uv, costs, luv, lcosts, start) + 1e-9
+
+
+def test_zero_cost_lifted_edges_change_nothing():
+    """Lifted edges only add costs, never connectivity: with all lifted costs 0 lifted KL returns
+    exactly the plain multicut KL labelling."""
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        n, uv, costs, luv, _ = _random_lifted_problem(rng)
+        plain = multicut(n, uv, costs, solver="kl")
+        lifted = lifted_multicut(n, uv, costs, luv, np.zeros(len(luv)), solver="kl")
+        assert np.array_equal(plain, lifted)
+
+
 def test_edge_cases():
     assert multicut(0, np.empty((0, 2), int), np.empty(0)).shape == (0,)
     assert multicut(3, np.empty((0, 2), int), np.empty(0)).tolist() == [0, 1, 2]

@@ -9,7 +9,7 @@ import numpy as np
 
 from microseg.errors import ConfigError
 from microseg.post.graph.solvers import hierarchical  # noqa: F401  (registers "hierarchical")
-from microseg.post.graph.solvers.objective import lifted_multicut_objective
+from microseg.post.graph.solvers.objective import decomposition_objective
 from microseg.post.graph.solvers.problem import check_edges, check_n_nodes, connected_labels, \
     consecutive
 from microseg.post.graph.solvers.registry import SOLVERS
@@ -32,8 +32,7 @@ def _run(name: str, n_nodes: int, uv: np.ndarray, costs: np.ndarray, lifted_uv: 
     # never return worse than the two trivial decompositions (all joined / all separate)
     candidates = [connected_labels(n_nodes, uv, labels), connected_labels(n_nodes, uv),
                   np.arange(n_nodes)]
-    scores = [lifted_multicut_objective(n_nodes, uv, costs, lifted_uv, lifted_costs, c)
-              for c in candidates]
+    scores = [decomposition_objective(uv, costs, lifted_uv, lifted_costs, c) for c in candidates]
     return consecutive(candidates[int(np.argmin(scores))])
 
 

@@ -2,7 +2,8 @@
 al. 2015), refining a start labelling (by default the GAEC result).
 
 A round visits every pair of clusters that touch in the local graph, and every single cluster
-paired with a new empty one, when either changed in the previous round. For each such pair it
+paired with a new empty one, when either changed in the previous round and since that pair was
+last visited (an update depends on nothing but its two clusters, so it would fail again). For each such pair it
 runs one Kernighan–Lin sequence: move, one at a time, the vertex whose move to the other side
 lowers the objective most (negative gains allowed; only vertices with a local neighbour on the
 other side may move, so sides stay attached), remember the objective change after every prefix
@@ -17,8 +18,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from microseg.post.graph.solvers.heap import heap_pop, heap_push
+from microseg.post.graph.solvers.heap import indexed_remove, indexed_set
 from microseg.post.graph.solvers.problem import connected_labels, consecutive
+
+
+# flags in the low bits of a vertex's tag; the stamp of the current update is in the high bits
+SIDE, MOVED = 1, 2
 
 
 @numba.njit(cache=True, inline="always")
@@ -44,10 +49,11 @@ def _unlink(v, c, head, nxt, prv, size):
 
 @numba.njit(cache=True)
 def _apply(prefix, a_id, b_id, nv, indptr, nbr, cost, local, labels, head, nxt, prv, size, free,
-           counters, next_dirty, mark, verts, order, old_label, queue, seen, claimed, fresh, eps):
+           counters, changed, tag, verts, order, old_label, queue, seen, claimed, fresh, eps):
     """Tentatively join ``a_id`` and ``b_id`` (``prefix < 0``) or apply the first ``prefix`` moves
     of ``order``; split clusters that fell apart; keep the change only if the exact objective
-    decreased by more than ``eps``. Returns True when kept."""
+    decreased by more than ``eps`` (then advance the clock ``counters[3]`` and record it in
+    ``changed`` for every cluster involved). Returns True when kept."""
     st = counters[0]
     counters[2] += 1
     try_stamp = counters[2]
@@ -90,7 +96,7 @@ def _apply(prefix, a_id, b_id, nv, indptr, nbr, cost, local, labels, head, nxt, 
             q_head += 1
             for j in range(indptr[x], indptr[x + 1]):
                 w = nbr[j]
-                if local[j] and mark[w] == st and seen[w] != try_stamp and labels[w] == lab:
+                if local[j] and tag[w] >> 3 == st and seen[w] != try_stamp and labels[w] == lab:
                     seen[w] = try_stamp
                     labels[w] = new
                     queue[q_tail] = w
@@ -101,7 +107,7 @@ def _apply(prefix, a_id, b_id, nv, indptr, nbr, cost, local, labels, head, nxt, 
         v = verts[i]
         for j in range(indptr[v], indptr[v + 1]):
             w = nbr[j]
-            if mark[w] == st:
+            if tag[w] >> 3 == st:
                 if w < v:
                     continue
                 before = old_label[v] != old_label[w]
@@ -113,15 +119,17 @@ def _apply(prefix, a_id, b_id, nv, indptr, nbr, cost, local, labels, head, nxt, 
             elif before and not after:
                 delta -= cost[j]
     if delta < -eps:
+        counters[3] += 1
+        now = counters[3]
         for i in range(nv):
             v = verts[i]
             if labels[v] != old_label[v]:
                 _unlink(v, old_label[v], head, nxt, prv, size)
                 _link(v, labels[v], head, nxt, prv, size)
-            next_dirty[labels[v]] = True
+            changed[labels[v]] = now
         for c in (a_id, b_id):
             if c >= 0:
-                next_dirty[c] = True
+                changed[c] = now
                 if size[c] == 0:
                     free[counters[1]] = c
                     counters[1] += 1
@@ -136,12 +144,14 @@ def _apply(prefix, a_id, b_id, nv, indptr, nbr, cost, local, labels, head, nxt, 
 
 @numba.njit(cache=True)
 def _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, free, counters,
-            next_dirty, mark, side, gain, border, version, moved, verts, order, cums, used,
-            old_label, queue, seen, claimed, fresh, heap_p, heap_i, heap_s, tries, eps):
+            changed, tag, gain, border, verts, order, cums, used, old_label, queue, seen, claimed,
+            fresh, heap_p, heap_i, where, tries, eps):
     """One Kernighan–Lin update of clusters ``a_id`` and ``b_id`` (``-1``: a new empty cluster).
-    ``counters`` = [set stamp, number of free ids, try stamp]. The best ``tries`` candidates
-    (prefixes of the move sequence and the join, by predicted gain) are checked exactly in turn.
-    Returns True when the labels changed."""
+    ``counters`` = [set stamp, number of free ids, try stamp, clock]. The movable vertices (those
+    with a local neighbour on the other side) wait in an indexed max-heap by gain, so a gain that
+    changes is updated in place. The best ``tries`` candidates (prefixes of the move sequence and
+    the join, by predicted gain) are checked exactly in turn. Returns True when the labels
+    changed."""
     counters[0] += 1
     st = counters[0]
     nv = 0
@@ -151,25 +161,25 @@ def _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, 
         v = head[c]
         while v != -1:
             verts[nv] = v
-            side[v] = s
-            mark[v] = st
+            tag[v] = (st << 3) | s
             nv += 1
             v = nxt[v]
     join = 0.0
     between = 0
+    size_h = 0
     for i in range(nv):
         v = verts[i]
         g = 0.0
         bd = 0
         for j in range(indptr[v], indptr[v + 1]):
-            w = nbr[j]
-            if mark[w] != st:
+            t = tag[nbr[j]]
+            if t >> 3 != st:
                 continue
-            if side[w] != side[v]:
+            if (t ^ tag[v]) & SIDE:
                 g += cost[j]
                 if local[j]:
                     bd += 1
-                if side[v] == 0:
+                if not tag[v] & SIDE:
                     join += cost[j]
                     if local[j]:
                         between += 1
@@ -177,34 +187,34 @@ def _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, 
                 g -= cost[j]
         gain[v] = g
         border[v] = bd
-        moved[v] = False
-        version[v] += 1
-    size_h = 0
-    for i in range(nv):
-        v = verts[i]
-        if b_id < 0 or border[v] > 0:
-            size_h = heap_push(heap_p, heap_i, heap_s, size_h, gain[v], v, version[v])
+        if bd > 0:
+            size_h = indexed_set(heap_p, heap_i, where, size_h, v, g)
     cum = 0.0
     k = 0
-    while size_h > 0:
-        g, v, ver = heap_p[0], heap_i[0], heap_s[0]
-        size_h = heap_pop(heap_p, heap_i, heap_s, size_h)
-        if moved[v] or ver != version[v]:
-            continue
-        if (b_id >= 0 or k > 0) and border[v] == 0:
-            continue
-        moved[v] = True
-        side[v] = 1 - side[v]
-        cum += g
+    while True:
+        if k == 0 and b_id < 0:
+            # a cluster against an empty one: the first move may take any vertex
+            v = verts[0]
+            for i in range(1, nv):
+                if gain[verts[i]] > gain[v]:
+                    v = verts[i]
+        elif size_h == 0:
+            break
+        else:
+            v = heap_i[0]
+            size_h = indexed_remove(heap_p, heap_i, where, size_h, v)
+        tag[v] = (tag[v] | MOVED) ^ SIDE
+        cum += gain[v]
         order[k] = v
         cums[k] = cum
         used[k] = False
         k += 1
         for j in range(indptr[v], indptr[v + 1]):
             w = nbr[j]
-            if mark[w] != st or moved[w]:
+            t = tag[w]
+            if t >> 3 != st or t & MOVED:
                 continue
-            if side[w] == side[v]:
+            if not (t ^ tag[v]) & SIDE:
                 gain[w] -= 2.0 * cost[j]
                 if local[j]:
                     border[w] -= 1
@@ -212,8 +222,10 @@ def _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, 
                 gain[w] += 2.0 * cost[j]
                 if local[j]:
                     border[w] += 1
-            version[w] += 1
-            size_h = heap_push(heap_p, heap_i, heap_s, size_h, gain[w], w, version[w])
+            if border[w] > 0:
+                size_h = indexed_set(heap_p, heap_i, where, size_h, w, gain[w])
+            else:
+                size_h = indexed_remove(heap_p, heap_i, where, size_h, w)
     join_open = b_id >= 0 and between > 0
     for _ in range(tries):
         best = eps
@@ -232,7 +244,7 @@ def _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, 
         else:
             used[choice] = True
         if _apply(choice + 1 if choice >= 0 else -1, a_id, b_id, nv, indptr, nbr, cost, local,
-                  labels, head, nxt, prv, size, free, counters, next_dirty, mark, verts, order,
+                  labels, head, nxt, prv, size, free, counters, changed, tag, verts, order,
                   old_label, queue, seen, claimed, fresh, eps):
             return True
     return False
@@ -249,21 +261,19 @@ def _kernighan_lin(indptr, nbr, cost, local, start_labels, max_rounds, tries, ep
     for v in range(n):
         _link(v, labels[v], head, nxt, prv, size)
     free = np.empty(n, np.int64)
-    counters = np.zeros(3, np.int64)
+    counters = np.zeros(4, np.int64)
     for c in range(n - 1, -1, -1):
         if size[c] == 0:
             free[counters[1]] = c
             counters[1] += 1
-    dirty = np.ones(n, np.bool_)
-    next_dirty = np.zeros(n, np.bool_)
-    mark = np.zeros(n, np.int64)
+    # clock of each cluster id's last change, and of the last update of it alone
+    changed = np.zeros(n, np.int64)
+    alone_at = np.full(n, -1, np.int64)
+    tag = np.zeros(n, np.int64)
     seen = np.zeros(n, np.int64)
     claimed = np.zeros(n, np.int64)
-    side = np.zeros(n, np.int8)
     gain = np.zeros(n, np.float64)
     border = np.zeros(n, np.int64)
-    version = np.zeros(n, np.int64)
-    moved = np.zeros(n, np.bool_)
     verts = np.empty(n, np.int64)
     order = np.empty(n, np.int64)
     cums = np.empty(n, np.float64)
@@ -271,13 +281,17 @@ def _kernighan_lin(indptr, nbr, cost, local, start_labels, max_rounds, tries, ep
     old_label = np.empty(n, np.int64)
     queue = np.empty(n, np.int64)
     fresh = np.empty(n, np.int64)
-    capacity = n + nbr.shape[0] + 1
-    heap_p = np.empty(capacity, np.float64)
-    heap_i = np.empty(capacity, np.int64)
-    heap_s = np.empty(capacity, np.int64)
+    heap_p = np.empty(n, np.float64)
+    heap_i = np.empty(n, np.int64)
+    where = np.full(n, -1, np.int64)
+    pair_keys = np.empty(nbr.shape[0] // 2 + 1, np.int64)
+    # pairs of the previous round (sorted keys) and the clock at their last update
+    last_pairs = np.empty(0, np.int64)
+    last_at = np.empty(0, np.int64)
+    dirty = np.ones(n, np.bool_)
     for _ in range(max_rounds):
+        round_start = counters[3]
         n_pairs = 0
-        pair_keys = np.empty(nbr.shape[0], np.int64)
         for v in range(n):
             for j in range(indptr[v], indptr[v + 1]):
                 w = nbr[j]
@@ -285,45 +299,83 @@ def _kernighan_lin(indptr, nbr, cost, local, start_labels, max_rounds, tries, ep
                     pair_keys[n_pairs] = min(labels[v], labels[w]) * n + max(labels[v], labels[w])
                     n_pairs += 1
         pairs = np.unique(pair_keys[:n_pairs])
+        pair_at = np.full(len(pairs), -1, np.int64)
+        found = np.searchsorted(last_pairs, pairs)
+        for i in range(len(pairs)):
+            if found[i] < len(last_pairs) and last_pairs[found[i]] == pairs[i]:
+                pair_at[i] = last_at[found[i]]
         improved = False
-        for key in pairs:
-            a_id, b_id = key // n, key % n
-            if not (dirty[a_id] or dirty[b_id]) or size[a_id] == 0 or size[b_id] == 0:
+        # a pair (or a cluster alone) is updated when one of its clusters changed in the previous
+        # round, unless neither changed since its last update: an update depends on nothing but
+        # its two clusters, so it would fail again
+        for i in range(len(pairs)):
+            a_id, b_id = pairs[i] // n, pairs[i] % n
+            if not (dirty[a_id] or dirty[b_id]) or size[a_id] == 0 or size[b_id] == 0 or \
+                    max(changed[a_id], changed[b_id]) <= pair_at[i]:
                 continue
+            pair_at[i] = counters[3]
             if _update(a_id, b_id, indptr, nbr, cost, local, labels, head, nxt, prv, size, free,
-                       counters, next_dirty, mark, side, gain, border, version, moved, verts,
-                       order, cums, used, old_label, queue, seen, claimed, fresh, heap_p, heap_i,
-                       heap_s, tries, eps):
+                       counters, changed, tag, gain, border, verts, order, cums, used, old_label,
+                       queue, seen, claimed, fresh, heap_p, heap_i, where, tries, eps):
                 improved = True
         for c in range(n):
-            if dirty[c] and size[c] > 1:
+            if dirty[c] and size[c] > 1 and changed[c] > alone_at[c]:
+                alone_at[c] = counters[3]
                 if _update(c, -1, indptr, nbr, cost, local, labels, head, nxt, prv, size, free,
-                           counters, next_dirty, mark, side, gain, border, version, moved, verts,
-                           order, cums, used, old_label, queue, seen, claimed, fresh, heap_p,
-                           heap_i, heap_s, tries, eps):
+                           counters, changed, tag, gain, border, verts, order, cums, used,
+                           old_label, queue, seen, claimed, fresh, heap_p, heap_i, where, tries,
+                           eps):
                     improved = True
         if not improved:
             break
-        dirty[:] = next_dirty
-        next_dirty[:] = False
+        for c in range(n):
+            dirty[c] = changed[c] > round_start
+        last_pairs, last_at = pairs, pair_at
     return labels
+
+
+@numba.njit(cache=True)
+def _adjacency(n_nodes, uv, costs, local):
+    degree = np.zeros(n_nodes + 1, np.int64)
+    for e in range(uv.shape[0]):
+        degree[uv[e, 0] + 1] += 1
+        degree[uv[e, 1] + 1] += 1
+    start = np.cumsum(degree)
+    fill = start[:-1].copy()
+    nbr = np.empty(start[-1], np.int64)
+    cost = np.empty(start[-1], np.float64)
+    is_local = np.empty(start[-1], np.bool_)
+    for e in range(uv.shape[0]):
+        for x, y in ((uv[e, 0], uv[e, 1]), (uv[e, 1], uv[e, 0])):
+            nbr[fill[x]], cost[fill[x]], is_local[fill[x]] = y, costs[e], local[e]
+            fill[x] += 1
+    # each row in order (higher neighbours ascending, then lower ones), parallel edges merged
+    indptr = np.zeros(n_nodes + 1, np.int64)
+    out = 0
+    for x in range(n_nodes):
+        lo, hi = start[x], start[x + 1]
+        rank = nbr[lo:hi] + np.where(nbr[lo:hi] < x, n_nodes, 0)
+        order = np.argsort(rank, kind="mergesort") + lo
+        ids, values, flags = nbr[order], cost[order], is_local[order]
+        for i in range(hi - lo):
+            if i > 0 and ids[i] == ids[i - 1]:
+                cost[out - 1] += values[i]
+                is_local[out - 1] = is_local[out - 1] or flags[i]
+            else:
+                nbr[out], cost[out], is_local[out] = ids[i], values[i], flags[i]
+                out += 1
+        indptr[x + 1] = out
+    return indptr, nbr[:out].copy(), cost[:out].copy(), is_local[:out].copy()
 
 
 def merged_adjacency(n_nodes: int, uv: np.ndarray, costs: np.ndarray, local: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Symmetric CSR adjacency ``(indptr, neighbours, costs, local)`` with parallel edges merged
-    (costs added, local when any part is local)."""
-    low, high = np.minimum(uv[:, 0], uv[:, 1]), np.maximum(uv[:, 0], uv[:, 1])
-    keys, inverse = np.unique(low * n_nodes + high, return_inverse=True)
-    summed = np.bincount(inverse, weights=costs, minlength=len(keys))
-    is_local = np.bincount(inverse, weights=local.astype(np.float64), minlength=len(keys)) > 0
-    u, v = keys // n_nodes, keys % n_nodes
-    source = np.concatenate([u, v])
-    order = np.argsort(source, kind="stable")
-    indptr = np.zeros(n_nodes + 1, np.int64)
-    np.cumsum(np.bincount(source, minlength=n_nodes), out=indptr[1:])
-    return (indptr, np.concatenate([v, u])[order].astype(np.int64),
-            np.concatenate([summed, summed])[order], np.concatenate([is_local, is_local])[order])
+    (costs added, local when any part is local); each row lists the higher neighbours
+    ascending, then the lower ones."""
+    return _adjacency(int(n_nodes), np.ascontiguousarray(uv, np.int64).reshape(-1, 2),
+                      np.ascontiguousarray(costs, np.float64),
+                      np.ascontiguousarray(local, np.bool_))
 
 
 def lifted_kernighan_lin(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray,

@@ -16,6 +16,13 @@ def _cut_cost(uv: np.ndarray, costs: np.ndarray, labels: np.ndarray) -> float:
     return float(costs[labels[uv[:, 0]] != labels[uv[:, 1]]].sum())
 
 
+def decomposition_objective(uv: np.ndarray, costs: np.ndarray, lifted_uv: np.ndarray,
+                            lifted_costs: np.ndarray, labels: np.ndarray) -> float:
+    """Lifted multicut objective of node ``labels`` whose clusters are connected in the local
+    graph, on validated inputs (no checks: the solvers' fast path)."""
+    return _cut_cost(uv, costs, labels) + _cut_cost(lifted_uv, lifted_costs, labels)
+
+
 def multicut_objective(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray,
                        node_labels: np.ndarray) -> float:
     """Sum of ``costs`` over edges ``uv_ids`` whose nodes have different ``node_labels``.
@@ -46,4 +53,4 @@ def lifted_multicut_objective(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarra
     uv, values = check_edges(n_nodes, uv_ids, costs, "local edges")
     luv, lvalues = check_edges(n_nodes, lifted_uv_ids, lifted_costs, "lifted edges")
     labels = connected_labels(n_nodes, uv, check_node_labels(n_nodes, node_labels))
-    return _cut_cost(uv, values, labels) + _cut_cost(luv, lvalues, labels)
+    return decomposition_objective(uv, values, luv, lvalues, labels)
