@@ -63,7 +63,12 @@ def display():
 
 @pytest.fixture
 def viewer(display, make_napari_viewer):
-    """A napari viewer (skips without a display: its canvas needs OpenGL)."""
+    """A napari viewer (skips without a display: its canvas needs OpenGL). Worker threads the
+    test started are waited for before the viewer closes (one outliving Qt aborts the
+    process)."""
     if not display:
         pytest.skip("napari's canvas needs OpenGL: run with a display or install Xvfb")
-    return make_napari_viewer()
+    from napari.qt.threading import WorkerBase
+
+    yield make_napari_viewer()
+    WorkerBase.await_workers()

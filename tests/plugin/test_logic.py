@@ -42,6 +42,15 @@ def test_labels_layers_pair_with_the_image_their_name_starts_with():
     assert logic.parse_post_params(" ") is None
 
 
+def test_evaluate_proposes_a_ground_truth_named_so_else_the_oldest_layer():
+    assert logic.evaluation_pair(["a", "b", "c"]) == ("c", "a")
+    assert logic.evaluation_pair(["cells labels", "gt", "other"]) == ("other", "gt")
+    assert logic.evaluation_pair(["x_GT", "cells labels"]) == ("cells labels", "x_GT")
+    assert logic.evaluation_pair(["cells labels", "gtx", "z"]) == ("z", "cells labels")
+    assert logic.evaluation_pair(["cells truth", "y"]) == ("y", "cells truth")
+    assert logic.evaluation_pair(["only"]) is None
+
+
 def test_finetuning_on_layer_data_writes_them_and_trains(tmp_path, monkeypatch):
     monkeypatch.setenv("MICROSEG_USER_MODELS", str(tmp_path / "models"))
     torch.manual_seed(0)

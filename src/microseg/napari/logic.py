@@ -74,6 +74,26 @@ def evaluate_layers(prediction: np.ndarray, truth: np.ndarray, name: str = "pred
                            iou=iou).table()
 
 
+def evaluation_pair(names: Sequence[str]) -> tuple[str, str] | None:
+    """The labels layers the Evaluate widget proposes, ``(prediction, ground truth)``, among
+    ``names`` (the viewer's labels layers, oldest first): as ground truth the first whose name
+    has the word ``gt`` or ``truth`` (``cells_gt``, ``ground truth``), else the oldest; as
+    prediction the newest other one (the widgets add their layers last). None with fewer than
+    two layers.
+
+    >>> evaluation_pair(["cells labels", "cells_GT", "cells annotations"])
+    ('cells annotations', 'cells_GT')
+    """
+    import re
+
+    if len(names) < 2:
+        return None
+    truths = [name for name in names
+              if re.search(r"(?<![a-z0-9])(gt|truth)(?![a-z0-9])", name.lower())]
+    truth = truths[0] if truths else names[0]
+    return [name for name in names if name != truth][-1], truth
+
+
 def boxes_from_shapes(shapes: Sequence[np.ndarray]) -> list[tuple[float, float, float, float]]:
     """Boxes ``(y0, x0, y1, x1)`` of a shapes layer's shapes (their corners' extent in the last
     two axes; a shape with other axes uses its last two)."""
