@@ -57,6 +57,7 @@ class _ViewerWidget(Container):
         self.button = PushButton(text=button)
         self.status = TextEdit(value="", label="result")
         self.status.native.setReadOnly(True)
+        self.status.native.setStyleSheet("font-family: monospace;")           # for tables
         self.progress = ProgressBar(label="progress", min=0, max=0, visible=False)
         #: the worker thread of the running job, None when idle
         self.worker: Any = None
