@@ -139,9 +139,15 @@ def test_the_finetune_widget_trains_20_iterations_on_layer_pairs(viewer, tmp_pat
         viewer.add_labels(sample.labels, name=f"cell{k} labels")
     widget = FinetuneWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget.label_layers.value = [viewer.layers[f"cell{k} labels"] for k in range(3)]
     widget.init.value, widget.iterations.value, widget.minutes.value = str(tiny), 20, 0
     widget.model_name.value, widget.folder.value, widget.crop.value = "mine", tmp_path, 48
+    # an error in the worker thread comes back to the status line and frees the button
+    widget.label_layers.value = [viewer.layers["cell0 labels"]]
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=WORKER_TIMEOUT)
+    assert widget.status.value.startswith("error: fine-tuning needs at least 3 groups")
+    assert widget.button.enabled
+    widget.label_layers.value = [viewer.layers[f"cell{k} labels"] for k in range(3)]
     worker = widget.start()                  # in a worker thread, the viewer stays usable
     assert worker is not None and not widget.button.enabled
     assert not widget.progress.native.isHidden()
