@@ -28,8 +28,12 @@ def test_evaluation_text_and_boxes_from_rectangles():
     truth[2:6, 2:6], truth[10:15, 10:15] = 1, 2
     prediction = truth.copy()
     prediction[10:15, 10:15] = 0
-    text = logic.evaluate_layers(prediction, truth)
-    assert f"{match(truth, prediction).f1:.4f}" in text           # 2/3
+    text = logic.evaluate_layers(prediction, truth, "mine")
+    assert text.splitlines()[0] == "mine (matches at IoU 0.5)"
+    scores = dict(line.split() for line in text.splitlines()[1:])
+    assert (scores["n_true"], scores["n_pred"], scores["tp"], scores["fn"]) == ("2", "1", "1", "1")
+    assert float(scores["f1"]) == pytest.approx(match(truth, prediction).f1, abs=1e-4)  # 2/3
+    assert float(scores["precision"]) == 1.0
     rectangle = np.array([[2.0, 3.0], [2.0, 9.5], [7.0, 9.5], [7.0, 3.0]])
     assert logic.boxes_from_shapes([rectangle]) == [(2.0, 3.0, 7.0, 9.5)]
 
@@ -42,6 +46,15 @@ def test_labels_layers_pair_with_the_image_their_name_starts_with():
     assert logic.parse_post_params(" ") is None
 
 
+def test_evaluate_proposes_a_ground_truth_named_so_else_the_oldest_layer():
+    assert logic.evaluation_pair(["a", "b", "c"]) == ("c", "a")
+    assert logic.evaluation_pair(["cells labels", "gt", "other"]) == ("other", "gt")
+    assert logic.evaluation_pair(["x_GT", "cells labels"]) == ("cells labels", "x_GT")
+    assert logic.evaluation_pair(["cells labels", "gtx", "z"]) == ("z", "cells labels")
+    assert logic.evaluation_pair(["cells truth", "y"]) == ("y", "cells truth")
+    assert logic.evaluation_pair(["only"]) is None
+
+
 def test_finetuning_on_layer_data_writes_them_and_trains(tmp_path, monkeypatch):
     monkeypatch.setenv("MICROSEG_USER_MODELS", str(tmp_path / "models"))
     torch.manual_seed(0)
@@ -51,9 +64,11 @@ def test_finetuning_on_layer_data_writes_them_and_trains(tmp_path, monkeypatch):
     for k in range(3):
         sample = synthetic.generate("nuclei2d", seed=k, shape=(48, 48))
         pairs.append((f"cell {k} labels", sample.image, sample.labels))
+    steps = []
     result = logic.finetune_layers(pairs, tmp_path / "work", init=str(tiny), iterations=2,
                                    minutes=None, name="layers", crop=48, batch_size=2,
-                                   validate_every=2, progress=False)
+                                   validate_every=2, progress=False, on_step=steps.append)
+    assert steps == [1, 2]                              # each step reported, as the widget shows
     assert sorted(p.name for p in (tmp_path / "work" / "images").iterdir()) == [
         "cell_0_labels.tif", "cell_1_labels.tif", "cell_2_labels.tif"]
     assert result.iterations == 2 and (tmp_path / "models" / "layers.pt").is_file()

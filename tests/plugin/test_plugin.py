@@ -57,7 +57,12 @@ def _sample(seed=3, shape=(256, 256)):
     return synthetic.generate("nuclei2d", seed=seed, shape=shape)
 
 
-def test_open_an_image_and_segment_it_into_labels_with_features(viewer, plugin, tmp_path):
+#: Milliseconds a test waits for a widget's worker thread (a busy 2-core machine).
+WORKER_TIMEOUT = 600_000
+
+
+def test_open_an_image_and_segment_it_into_labels_with_features(viewer, plugin, tmp_path,
+                                                                qtbot):
     from microseg.napari.widgets import SegmentWidget
 
     sample = _sample(shape=(128, 128))
@@ -68,6 +73,11 @@ def test_open_an_image_and_segment_it_into_labels_with_features(viewer, plugin, 
     viewer.window.add_dock_widget(widget)
     widget.post_params.value = "min_size=30"
     widget.button.clicked.emit()                            # as a click does
+    # the click returns at once: the model runs in a worker thread, the button waits for it
+    assert widget.worker is not None and not widget.button.enabled
+    assert widget.status.value == "segmenting cells with default…"
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=WORKER_TIMEOUT)
+    assert widget.button.enabled
     layer = viewer.layers["cells labels"]
     ids = np.unique(layer.data)[1:]
     assert widget.status.value == f"{len(ids)} objects in cells labels"
@@ -99,15 +109,24 @@ def test_five_point_prompts_become_five_objects_and_evaluate_scores_them(viewer)
     for k, i in enumerate(chosen, start=1):
         overlap = ((annotations == k) & (gt == i)).sum() / ((annotations == k) | (gt == i)).sum()
         assert overlap > 0.7
-    truth = gt * np.isin(gt, chosen)
-    viewer.add_labels(truth, name="truth")
+    # Evaluate lists the labels layers as they come and go, and proposes the pair to score
     evaluate = EvaluateWidget(viewer)
-    evaluate.prediction.value = viewer.layers["cells annotations"]
-    evaluate.truth.value = viewer.layers["truth"]
-    assert f"{match(truth, annotations).f1:.4f}" in evaluate.run()
+    viewer.window.add_dock_widget(evaluate)
+    assert [c for c in evaluate.truth.choices] == [viewer.layers["cells annotations"]]
+    assert evaluate.run().startswith("choose a prediction and another labels layer")
+    truth = gt * np.isin(gt, chosen)
+    viewer.add_labels(truth, name="cells truth")
+    assert len(evaluate.prediction.choices) == len(evaluate.truth.choices) == 2
+    assert evaluate.prediction.value is viewer.layers["cells annotations"]
+    assert evaluate.truth.value is viewer.layers["cells truth"]
+    evaluate.button.clicked.emit()
+    assert f"{match(truth, annotations).f1:.4f}" in evaluate.status.value
+    viewer.layers.remove("cells annotations")
+    assert list(evaluate.prediction.choices) == [viewer.layers["cells truth"]]
 
 
-def test_the_finetune_widget_trains_20_iterations_on_layer_pairs(viewer, tmp_path, monkeypatch):
+def test_the_finetune_widget_trains_20_iterations_on_layer_pairs(viewer, tmp_path, monkeypatch,
+                                                                 qtbot):
     from microseg.napari.widgets import FinetuneWidget
 
     monkeypatch.setenv("MICROSEG_USER_MODELS", str(tmp_path / "models"))
@@ -120,10 +139,22 @@ def test_the_finetune_widget_trains_20_iterations_on_layer_pairs(viewer, tmp_pat
         viewer.add_labels(sample.labels, name=f"cell{k} labels")
     widget = FinetuneWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget.label_layers.value = [viewer.layers[f"cell{k} labels"] for k in range(3)]
     widget.init.value, widget.iterations.value, widget.minutes.value = str(tiny), 20, 0
     widget.model_name.value, widget.folder.value, widget.crop.value = "mine", tmp_path, 48
-    message = widget.run()
+    # an error in the worker thread comes back to the status line and frees the button
+    widget.label_layers.value = [viewer.layers["cell0 labels"]]
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=WORKER_TIMEOUT)
+    assert widget.status.value.startswith("error: fine-tuning needs at least 3 groups")
+    assert widget.button.enabled
+    widget.label_layers.value = [viewer.layers[f"cell{k} labels"] for k in range(3)]
+    worker = widget.start()                  # in a worker thread, the viewer stays usable
+    assert worker is not None and not widget.button.enabled
+    assert not widget.progress.native.isHidden()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=WORKER_TIMEOUT)
+    qtbot.waitUntil(lambda: widget.progress.value == 20, timeout=10_000)   # each step shown
+    assert widget.progress.max == 20 and widget.progress.native.isHidden()
+    message = widget.status.value
     assert message.startswith("model 'mine'") and "20 iterations" in message
     assert (tmp_path / "models" / "mine.pt").is_file()
     assert zoo.available()[-1] == "mine"

@@ -2,6 +2,7 @@
 import base64
 import contextlib
 import io
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -13,20 +14,30 @@ from microseg.data import synthetic
 from microseg.io.images import read_labels, write_image, write_labels
 
 
+#: Attributes whose value a browser loads (HTML 5 and SVG).
+URL_ATTRIBUTES = {"src", "href", "srcset", "poster", "data", "action", "formaction",
+                  "background", "xlink:href", "manifest", "ping"}
+
+
 class Page(HTMLParser):
     """The parts of a page the tests look at: images (attributes), every URL-valued attribute,
-    and the cell texts of each table (by class)."""
+    the CSS (``<style>`` blocks and ``style`` attributes), the tags, and the cell texts of each
+    table (by class)."""
 
     def __init__(self, text):
         super().__init__()
-        self.images, self.urls, self.tables = [], [], {}
+        self.images, self.urls, self.tables, self.css, self.tags = [], [], {}, [], set()
         self._table = self._row = self._cell = None
+        self._style = False
         self.feed(text)
         self.close()
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        self.urls += [value for key, value in attrs.items() if key in ("src", "href")]
+        self.tags.add(tag)
+        self.urls += [value for key, value in attrs.items() if key in URL_ATTRIBUTES]
+        self.css += [attrs["style"]] if attrs.get("style") else []
+        self._style = tag == "style"
         if tag == "img":
             self.images.append(attrs)
         elif tag == "table":
@@ -38,6 +49,7 @@ class Page(HTMLParser):
             self._cell = ""
 
     def handle_endtag(self, tag):
+        self._style = False if tag == "style" else self._style
         if tag in ("td", "th") and self._cell is not None:
             self._row.append(self._cell)
             self._cell = None
@@ -45,6 +57,8 @@ class Page(HTMLParser):
             self._table = None
 
     def handle_data(self, data):
+        if self._style:
+            self.css.append(data)
         if self._cell is not None:
             self._cell += data
 
@@ -76,6 +90,8 @@ def test_segment_names_the_report_and_the_page_is_self_contained(segmented):
     thumbnails = [img for img in page.images if img.get("class") == "thumbnail"]
     assert sorted(img["alt"] for img in thumbnails) == stems
     assert page.urls and all(url.startswith("data:image/png;base64,") for url in page.urls)
+    assert page.css and not any(re.search(r"url\(|@import", css) for css in page.css)
+    assert not page.tags & {"script", "link", "iframe", "object", "embed", "base"}
     for img in thumbnails:
         data = base64.b64decode(img["src"].split(",", 1)[1])
         assert Image.open(io.BytesIO(data)).size == (128, 96)        # smaller than 256: as is

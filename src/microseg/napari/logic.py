@@ -65,13 +65,47 @@ def label_features(labels: np.ndarray, image: np.ndarray | None = None) -> dict[
 
 def evaluate_layers(prediction: np.ndarray, truth: np.ndarray, name: str = "prediction",
                     iou: float = 0.5) -> str:
-    """The scores of a predicted labels layer against a ground-truth one (SEG, F1 at ``iou``,
-    AP, pixel IoU; :func:`microseg.metrics.evaluate_arrays`) as the text table ``microseg
-    evaluate`` prints."""
+    """The scores of a predicted labels layer against a ground-truth one
+    (:func:`microseg.metrics.evaluate_arrays`: object counts, matches at ``iou``, SEG,
+    precision, recall, F1, AP, pixel IoU, Dice) as text for a narrow dock: a title line, then
+    one ``name value`` line per score.
+
+    >>> truth = np.zeros((8, 8), np.uint16); truth[1:4, 1:4], truth[5:8, 5:8] = 1, 2
+    >>> print(evaluate_layers(truth * (truth == 1), truth).splitlines()[8])
+    recall     0.5000
+    """
     from microseg.metrics import evaluate_arrays
 
-    return evaluate_arrays([(name, np.asarray(truth), np.asarray(prediction))],
-                           iou=iou).table()
+    report = evaluate_arrays([(name, np.asarray(truth), np.asarray(prediction))], iou=iou)
+    keys = ["n_true", "n_pred", "tp", "fp", "fn", *report.columns()]
+    width = max(map(len, keys))
+    return "\n".join([f"{name} (matches at IoU {iou:g})"] + [
+        f"{key.ljust(width)}  {_number(report.overall[key])}" for key in keys])
+
+
+def _number(value: Any) -> str:
+    """A score as text: integers as they are, fractions with 4 decimals."""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def evaluation_pair(names: Sequence[str]) -> tuple[str, str] | None:
+    """The labels layers the Evaluate widget proposes, ``(prediction, ground truth)``, among
+    ``names`` (the viewer's labels layers, oldest first): as ground truth the first whose name
+    has the word ``gt`` or ``truth`` (``cells_gt``, ``ground truth``), else the oldest; as
+    prediction the newest other one (the widgets add their layers last). None with fewer than
+    two layers.
+
+    >>> evaluation_pair(["cells labels", "cells_GT", "cells annotations"])
+    ('cells annotations', 'cells_GT')
+    """
+    import re
+
+    if len(names) < 2:
+        return None
+    truths = [name for name in names
+              if re.search(r"(?<![a-z0-9])(gt|truth)(?![a-z0-9])", name.lower())]
+    truth = truths[0] if truths else names[0]
+    return [name for name in names if name != truth][-1], truth
 
 
 def boxes_from_shapes(shapes: Sequence[np.ndarray]) -> list[tuple[float, float, float, float]]:

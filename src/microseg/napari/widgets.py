@@ -1,18 +1,22 @@
 """The plugin's dock widgets (npe2 ``widgets`` contributions): Segment, Evaluate, Annotate,
 Fine-tune. Each is a magicgui :class:`~magicgui.widgets.Container` built for one viewer, whose
-button calls a method that does the work with :mod:`microseg.napari.logic` and puts the result
-in the viewer; tests call those methods directly.
+button calls its ``run`` method: Evaluate and Annotate do their work there (with
+:mod:`microseg.napari.logic`) and return the status text; Segment and Fine-tune return a
+:class:`Job` whose work runs in a napari worker thread, so the viewer stays responsive, with a
+progress bar, the result put in the viewer when it is done. Tests call ``run`` or ``start``.
 """
 from __future__ import annotations
 
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import napari
 import numpy as np
 from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, LineEdit,
-                              PushButton, Select, SpinBox, TextEdit)
+                              ProgressBar, PushButton, Select, SpinBox, TextEdit)
 from napari.layers import Image, Labels, Layer, Points, Shapes
 
 from microseg.errors import MicrosegError
@@ -32,29 +36,83 @@ def _layer_choices(viewer: "napari.Viewer", kind: type[Layer],
     return choices
 
 
+@dataclass
+class Job:
+    """A widget's long task: ``work`` runs in a worker thread (plain data in, no Qt, no
+    viewer); ``done`` gets its result on the UI thread, puts it in the viewer and returns the
+    status text; ``busy`` is the status text meanwhile."""
+
+    work: Callable[[], Any]
+    done: Callable[[Any], str]
+    busy: str
+
+
 class _ViewerWidget(Container):
     """A container whose layer choices follow the viewer's layers, with a status line that
-    shows each run's result or the error that stopped it."""
+    shows each run's result or the error that stopped it, and a progress bar shown while a
+    :class:`Job` runs."""
 
     def __init__(self, viewer: "napari.Viewer", widgets: list[Any], button: str):
         self.viewer = viewer
         self.button = PushButton(text=button)
         self.status = TextEdit(value="", label="result")
         self.status.native.setReadOnly(True)
-        super().__init__(widgets=[*widgets, self.button, self.status])
-        self.button.changed.connect(self._clicked)
+        self.status.native.setStyleSheet("font-family: monospace;")           # for tables
+        self.progress = ProgressBar(label="progress", min=0, max=0, visible=False)
+        #: the worker thread of the running job, None when idle
+        self.worker: Any = None
+        super().__init__(widgets=[*widgets, self.button, self.progress, self.status])
+        self.button.changed.connect(self.start)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed,
                       viewer.layers.events.reordered):
             event.connect(lambda *_: self.reset_choices())
         self.reset_choices()
 
-    def _clicked(self, *_: Any) -> None:
+    def start(self, *_: Any) -> Any:
+        """What the button does: :meth:`run`; its text goes to the status line, its
+        :class:`Job` to a napari worker thread (button disabled until it ends) → that worker
+        (None when there was nothing to run in the background)."""
+        from napari.qt.threading import create_worker
+
         try:
-            self.status.value = self.run()
+            job = self.run()
+        except MicrosegError as exc:
+            job = f"error: {exc}"
+        if isinstance(job, str):
+            self.status.value = job
+            return None
+        self.status.value, self.button.enabled = job.busy, False
+        self.progress.min, self.progress.max, self.progress.value = 0, 0, 0   # busy
+        self.progress.native.setFormat("%p%")
+        self.progress.visible = True
+        self.worker = create_worker(job.work, _start_thread=True, _connect={
+            "returned": lambda result: self._done(job, result), "errored": self._failed,
+            "finished": self._finished})
+        return self.worker
+
+    def _done(self, job: Job, result: Any) -> None:
+        try:
+            self.status.value = job.done(result)
         except MicrosegError as exc:
             self.status.value = f"error: {exc}"
+            return
+        napari.utils.notifications.show_info(self.status.value)
 
-    def run(self) -> str:
+    def _failed(self, exc: Exception) -> None:
+        self.status.value = f"error: {exc}"
+        if not isinstance(exc, MicrosegError):          # a bug: napari shows the traceback
+            raise exc
+
+    def _finished(self) -> None:
+        self.worker, self.button.enabled, self.progress.visible = None, True, False
+
+    def show_progress(self, value: int, maximum: int, text: str) -> None:
+        """The progress bar at ``value`` of ``maximum`` with ``text`` (``%v``: value, ``%m``:
+        maximum, ``%p``: percent; Qt's format); called on the UI thread."""
+        self.progress.max, self.progress.value = maximum, min(value, maximum)
+        self.progress.native.setFormat(text)
+
+    def run(self) -> str | Job:
         raise NotImplementedError
 
 
@@ -84,15 +142,27 @@ class SegmentWidget(_ViewerWidget):
                                          self.diameter, self.auto, self.tta, self.post,
                                          self.post_params], "Segment")
 
-    def run(self) -> str:
+    def run(self) -> str | Job:
         layer = self.image.value
         if layer is None:
             return "add an image layer first"
         diameter = "auto" if self.auto.value else (self.diameter.value or None)
         channel_axis = None if self.channel_axis.value < 0 else self.channel_axis.value
-        labels, features = logic.segment_layer(
-            layer.data, self.model.value, diameter=diameter, tta=self.tta.value,
-            post=self.post.value, post_params=self.post_params.value, channel_axis=channel_axis)
+        logic.parse_post_params(self.post_params.value)            # a typo fails at once
+        image, model, tta = np.asarray(layer.data), self.model.value, self.tta.value
+        post, post_params = self.post.value, self.post_params.value
+
+        def work() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            return logic.segment_layer(image, model, diameter=diameter, tta=tta, post=post,
+                                       post_params=post_params, channel_axis=channel_axis)
+
+        return Job(work, lambda result: self.add_labels(layer, *result),
+                   f"segmenting {layer.name} with {model}…")
+
+    def add_labels(self, layer: Image, labels: np.ndarray,
+                   features: dict[str, np.ndarray]) -> str:
+        """Labels of image ``layer`` as layer ``<image> labels`` (replaced when there is one)
+        with the measurements as its features → the status text."""
         name = f"{layer.name}{logic.LABELS_SUFFIX}"
         if name in self.viewer.layers:
             target = self.viewer.layers[name]
@@ -112,6 +182,18 @@ class EvaluateWidget(_ViewerWidget):
         self.truth = ComboBox(label="ground truth", choices=_layer_choices(napari_viewer, Labels))
         self.iou = FloatSpinBox(label="F1 at IoU", value=0.5, min=0.05, max=0.95, step=0.05)
         super().__init__(napari_viewer, [self.prediction, self.truth, self.iou], "Evaluate")
+
+    def reset_choices(self, *_: Any) -> None:
+        """The choices follow the labels layers; while prediction and ground truth are the same
+        layer (as when the widget opens), they become :func:`~microseg.napari.logic.
+        evaluation_pair`'s proposal."""
+        super().reset_choices()
+        if self.prediction.value is not self.truth.value:
+            return
+        pair = logic.evaluation_pair([layer.name for layer in self.viewer.layers
+                                      if isinstance(layer, Labels)])
+        if pair is not None:
+            self.prediction.value, self.truth.value = (self.viewer.layers[name] for name in pair)
 
     def run(self) -> str:
         prediction, truth = self.prediction.value, self.truth.value
@@ -217,21 +299,53 @@ class FinetuneWidget(_ViewerWidget):
                                          self.iterations, self.model_name, self.folder,
                                          self.crop], "Fine-tune")
 
-    def run(self) -> str:
+    def run(self) -> str | Job:
         # torch imports triton (when installed) with its first optimiser; triton's own LLVM
         # crashes a process in which Mesa's software OpenGL (llvmpipe, napari's canvas on
         # machines without a GPU driver) has loaded another LLVM. Training here runs on the
         # CPU, which needs no triton: keep torch from importing it (unless it already has).
         sys.modules.setdefault("triton", None)  # type: ignore[arg-type]
         chosen = list(self.label_layers.value)
+        if not chosen:
+            return "choose labels layers (each named after its image layer) first"
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         pairs = logic.pair_layers(images, [layer.name for layer in chosen])
-        data = [(label_name, self.viewer.layers[image].data, self.viewer.layers[label_name].data)
-                for image, label_name in pairs]
-        result = logic.finetune_layers(
-            data, Path(self.folder.value) / self.model_name.value, init=self.init.value,
-            minutes=self.minutes.value or None, iterations=self.iterations.value or None,
-            name=self.model_name.value, crop=self.crop.value, progress=False)
+        data = [(label_name, np.asarray(self.viewer.layers[image].data),
+                 np.asarray(self.viewer.layers[label_name].data)) for image, label_name in pairs]
+        folder, name = Path(self.folder.value) / self.model_name.value, self.model_name.value
+        options = dict(init=self.init.value, minutes=self.minutes.value or None,
+                       iterations=self.iterations.value or None, name=name,
+                       crop=self.crop.value, progress=False,
+                       on_step=self._training_progress(self.iterations.value,
+                                                       self.minutes.value))
+
+        def work() -> Any:
+            return logic.finetune_layers(data, folder, **options)
+
+        return Job(work, self._announce, f"fine-tuning {self.init.value} on {len(data)} "
+                                         f"image(s) into model {name!r}…")
+
+    def _training_progress(self, iterations: int, minutes: float) -> Callable[[int], None]:
+        """The training's ``on_step`` (called in the worker thread): the progress bar at the
+        iteration (of ``iterations``) or at the minute (of ``minutes``) reached."""
+        from superqt.utils import ensure_main_thread
+
+        started = time.monotonic()
+
+        @ensure_main_thread
+        def step(iteration: int) -> None:
+            if iterations:
+                self.show_progress(iteration, iterations, "training: iteration %v / %m"
+                                   if iteration < iterations else "trained; scoring the model")
+            else:
+                seconds = int(time.monotonic() - started)
+                self.show_progress(seconds, max(int(60 * minutes), 1),
+                                   f"training: iteration {iteration}, %v of %m s")
+
+        return step
+
+    @staticmethod
+    def _announce(result: Any) -> str:
         return (f"model {result.name!r} ({result.model}): F1@0.5 on {len(result.splits['test'])}"
                 f" held-out image(s) {result.before['f1']:.3f} before, {result.after['f1']:.3f} "
                 f"after; {result.iterations} iterations in {result.seconds / 60:.1f} min")

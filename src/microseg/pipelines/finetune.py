@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from microseg.errors import ConfigError, InputError
 
@@ -80,7 +80,8 @@ def finetune(images: str | Path, labels: str | Path, *, init: str = "default",
              test_groups: Sequence[str] | None = None, seed: int = 0, batch_size: int = 8,
              crop: int = 256, validate_every: int = 100, lr: float = LEARNING_RATE,
              threads: int | None = None, command: str | None = None,
-             progress: bool = True) -> FinetuneResult:
+             progress: bool = True,
+             on_step: Callable[[int], None] | None = None) -> FinetuneResult:
     """Fine-tune ``init`` on the images of folder ``images`` and their label images in
     ``labels`` (see the module docstring) → :class:`FinetuneResult`.
 
@@ -98,6 +99,8 @@ def finetune(images: str | Path, labels: str | Path, *, init: str = "default",
         batch_size, crop, lr: training batch, square crop (pixels) and learning rate.
         validate_every: iterations between validations.
         command: the command line, recorded in the model card.
+        progress: progress bars (tqdm); on_step: called with the iteration number after each
+            training step (the napari widget's progress bar).
     """
     from microseg.io.folders import folder_items
 
@@ -116,7 +119,7 @@ def finetune(images: str | Path, labels: str | Path, *, init: str = "default",
     test = folder_items("", splits["test"], image_dir=images.resolve(),
                         label_dir=labels.resolve())
     before = score_model(init, test, progress)
-    result = _train(config_path, run, minutes, progress)
+    result = _train(config_path, run, minutes, progress, on_step)
     best = result.best if result.best is not None else result.last
     after = score_model(best, test, progress)
     model = pack_user_model(best, name, init, images, labels, splits, before, after,
@@ -294,13 +297,15 @@ def pack_user_model(checkpoint: Path, name: str, init: str, images: Path, labels
     return target
 
 
-def _train(config_path: Path, run: Path, minutes: float | None, progress: bool) -> Any:
+def _train(config_path: Path, run: Path, minutes: float | None, progress: bool,
+           on_step: Callable[[int], None] | None = None) -> Any:
     """Train the configuration, resuming from ``RUN/last.pt`` when there is one."""
     from microseg.train import train
 
     last = run / "last.pt"
     return train(config_path, resume=last if last.is_file() else None, out=run,
-                 progress=progress, time_limit=None if minutes is None else 60.0 * minutes)
+                 progress=progress, time_limit=None if minutes is None else 60.0 * minutes,
+                 on_step=on_step)
 
 
 def _init_checkpoint(init: str) -> Path:

@@ -13,7 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -430,11 +430,13 @@ class Trainer:
         return metrics
 
     def run(self, stop_at: int | None = None, time_limit: float | None = None,
-            progress: bool = True, resumed: bool = False) -> TrainResult:
+            progress: bool = True, resumed: bool = False,
+            on_step: Callable[[int], None] | None = None) -> TrainResult:
         """Train until the configured total, ``stop_at`` iterations (as if interrupted: no final
         validation), ``time_limit`` seconds or early stopping. Validates every
         ``validation.every`` iterations and when the run ends; writes ``log.csv``, ``last.pt``
-        (with trainer state) and ``best.pt`` into the output folder."""
+        (with trainer state) and ``best.pt`` into the output folder. ``on_step`` is called with
+        the iteration number after each optimiser step (e.g. a GUI's progress bar)."""
         self.out.mkdir(parents=True, exist_ok=True)
         log = CsvLog(self.out / "log.csv", self.log_columns(), self.iteration if resumed else None)
         end = self.total if stop_at is None else min(stop_at, self.total)
@@ -459,6 +461,8 @@ class Trainer:
                 self.images_seen += result.images
                 window.add(result)
                 bar.update(1)
+                if on_step is not None:
+                    on_step(self.iteration)
                 if self.iteration >= self.total:
                     stopped = "completed"
                 elif time_limit is not None and time.monotonic() - started > time_limit:
@@ -528,13 +532,15 @@ class _Window:
 def train(config: TrainConfig | str | Path | dict[str, Any], *, resume: str | Path | None = None,
           out: str | Path | None = None, stop_at: int | None = None,
           time_limit: float | None = None, progress: bool = True,
-          datasets: Datasets | None = None) -> TrainResult:
+          datasets: Datasets | None = None,
+          on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Run a training configuration (a :class:`TrainConfig`, a YAML path or a dict).
 
     ``resume``: a ``last.pt`` to continue from; ``out``: output folder (default
     ``config.output``); ``stop_at``: stop after this many iterations as if interrupted;
     ``time_limit``: stop after this many seconds; ``datasets``: preloaded samples (tests,
-    benchmarks). Returns a :class:`TrainResult`.
+    benchmarks); ``on_step``: called with the iteration number after each optimiser step.
+    Returns a :class:`TrainResult`.
     """
     if not isinstance(config, TrainConfig):
         config = train_config(config)
@@ -542,7 +548,7 @@ def train(config: TrainConfig | str | Path | dict[str, Any], *, resume: str | Pa
     if resume is not None:
         trainer.resume(resume)
     return trainer.run(stop_at=stop_at, time_limit=time_limit, progress=progress,
-                       resumed=resume is not None)
+                       resumed=resume is not None, on_step=on_step)
 
 
 def _renamed(name: str, prefixes: dict[str, str]) -> str:
