@@ -29,15 +29,17 @@ def one_thread():
 
 
 def _sample(card):
-    """A synthetic image for the model at its training scale: whole cells in phase contrast
-    for a model trained on phase contrast, sparse nuclei (8 % cover, few touching: a
-    plausibility check of the bundled weights; splitting clumps is measured by
-    benchmarks/dsb2018.py) for the other cell models, one EM section for EM models → (image
-    (Y, X), true object count)."""
+    """A synthetic image for the model at its training scale, sparse (a plausibility check of
+    the bundled weights; splitting clumps is measured by benchmarks/dsb2018.py and
+    benchmarks/cells.py): whole cells in phase contrast (20 % cover, unclustered) for a model
+    trained on phase contrast, nuclei (8 % cover, few touching) for the other cell models, one
+    EM section for EM models → (image (Y, X), true object count)."""
     diameter = card.input.object_diameter_px
-    if "phase contrast" in card.input.modalities:
+    if "phase contrast" in card.input.modalities:     # cells of the trained size in the image
+        scale = zoo.load_model(card.name).meta.scale or 1.0
         sample = synthetic.generate("cells2d", seed=0, shape=(512, 512),
-                                    diameter=diameter or 60.0, coverage=0.3)
+                                    diameter=(diameter or 30.0) / scale, coverage=0.2,
+                                    cluster=0.0)
     elif card.pipeline == "cells":
         sample = synthetic.generate("nuclei2d", seed=0, shape=(384, 384),
                                     diameter=diameter or 16.0, coverage=0.08)

@@ -52,13 +52,16 @@ class InputSpec:
 @dataclass
 class DataSource:
     """One training data set: ``name``, which part was used (``description``), the papers to
-    cite (``citation``, with their ``doi`` in the same order) and its licence or terms of use."""
+    cite (``citation``, with their ``doi`` in the same order) and its licence or terms of use;
+    ``synthetic``: made by microseg's own generators (:mod:`microseg.data.synthetic`), so no
+    paper to cite."""
 
     name: str
     description: str
     citation: str
     licence: str
     doi: list[str] = field(default_factory=list)
+    synthetic: bool = False
 
 
 @dataclass
