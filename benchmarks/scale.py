@@ -16,7 +16,8 @@ kind of data: ``nuclei2d`` tiles of 2048² (``--unique`` different seeds, repeat
   and whether the label arrays of all worker counts are identical (determinism). Target: ≤ 2 GB
   per worker, ≥ 1.7× with 2 workers vs 1 (on as many free cores).
 - ``memory``: a ``--memory-size``² crop of the mosaic, in memory (``ms.segment`` in a fresh
-  process on one thread) and blockwise on one worker: seconds, megapixels per second, peak RSS.
+  process on one thread), blockwise on a one-worker LocalCluster, and blockwise with the default
+  ``threads`` scheduler in a fresh process on one thread: seconds, peak RSS, throughput ratios.
   Target: blockwise within 20 % of the in-memory throughput. Every run is warmed up first
   (imports, model, compiled kernels; on a corner of the image).
 - ``seams``: a ``--seam-size``² crop, blockwise (one worker) vs in memory: F1 at IoU 0.5 of
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -134,6 +136,34 @@ def in_memory(image_path: Path, crop: int | None, out: Path) -> dict:
         """)
     done = subprocess.run([sys.executable, "-c", script, str(image_path), str(crop or 0),
                            str(out)], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def blockwise_in_process(image_path: Path, crop: int, out: Path, block: int | None) -> dict:
+    """``segment_blockwise`` of a crop of level 0 with the default ``threads`` scheduler and one
+    worker, in a fresh process on one thread (as :func:`in_memory`, warmed up) → seconds,
+    CPU seconds, peak RSS."""
+    script = textwrap.dedent("""
+        import json, resource, sys, time
+        import dask.array as da
+        from microseg.scale import segment_blockwise
+        path, crop, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        block = int(sys.argv[4]) or None
+        image = da.from_zarr(path + "/0")[:crop, :crop]
+        segment_blockwise(image[:1024, :1024], "default", out=out + ".warm", block=block,
+                          scheduler="threads", workers=1, progress=False)   # warm-up
+        start, cpu = time.perf_counter(), time.process_time()
+        segment_blockwise(image, "default", out=out, block=block, scheduler="threads",
+                          workers=1, progress=False)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(json.dumps({"seconds": seconds, "cpu": cpu,
+                          "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+        """)
+    done = subprocess.run([sys.executable, "-c", script, str(image_path), str(crop), str(out),
+                           str(block or 0)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -255,12 +285,15 @@ def main() -> None:
         whole = in_memory(mosaic, crop, folder / "memory_whole.npy")
         run = blockwise_on_cluster(open_level(mosaic, crop), 1, folder / "memory_block.zarr",
                                    args.block)
+        threads = blockwise_in_process(mosaic, crop, folder / "memory_threads.zarr", args.block)
         report["memory"] = row(
             f"memory {crop}² 1 thread", inmemory_s=whole["seconds"], inmemory_cpu_s=whole["cpu"],
             inmemory_rss_gib=whole["rss"] / gib, blockwise_s=run["seconds"],
             blockwise_cpu_s=run["cpu"], blockwise_worker_rss_gib=max(run["worker_rss"]) / gib,
             throughput_ratio=whole["seconds"] / run["seconds"],
-            cpu_throughput_ratio=whole["cpu"] / run["cpu"])
+            cpu_throughput_ratio=whole["cpu"] / run["cpu"], threads_s=threads["seconds"],
+            threads_rss_gib=threads["rss"] / gib,
+            threads_throughput_ratio=whole["seconds"] / threads["seconds"])
 
     if "seams" in args.cases:
         crop = args.seam_size
