@@ -12,7 +12,8 @@ rest):
   (a consensus of top methods, not manual annotation).
 * ``Fluo-C2DL-MSC`` — whole-cell fluorescence, CTC sequence 01 frames 35–47 with gold SEG.
 
-Each image is segmented as a user runs it (no flags but ``--tta``), and scored: F1@0.5, the mean
+Each image (resampled by ``--zoom`` first, to try other scales) is segmented as a user runs it
+(no flags but ``--tta``), and scored: F1@0.5, the mean
 F1 over IoU 0.50:0.05:0.95 (Mesmer / LIVECell), mean AP, CTC SEG and the DeepCell error types
 (missed, spurious, merged, split, catastrophe), summed over the set's objects; throughput in
 megapixels per second of ``segment`` (whole pipeline, one image at a time). ``--peer-labels
@@ -68,6 +69,23 @@ def held_out(set_name: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
             yield f"t{t:03d}", frame.image, frame.seg
 
 
+def zoomed(item: tuple[str, np.ndarray, np.ndarray], factor: float
+           ) -> tuple[str, np.ndarray, np.ndarray]:
+    """``(name, image, labels)`` resampled by ``factor``: the image linearly (its dtype kept),
+    the labels by nearest neighbour."""
+    if factor == 1.0:
+        return item
+    from skimage.transform import rescale
+
+    from microseg.infer.resample import resize_labels
+
+    name, image, labels = item
+    resampled = rescale(image.astype(np.float32), factor, order=1, anti_aliasing=factor < 1,
+                        channel_axis=-1 if image.ndim == 3 else None, preserve_range=True)
+    return name, resampled.astype(image.dtype), resize_labels(labels,
+                                                               resampled.shape[:labels.ndim])
+
+
 def score(triples: list[tuple[str, np.ndarray, np.ndarray]]) -> dict:
     overall = evaluate_arrays(triples, METRICS).overall
     return {key: overall[key] for key in COLUMNS}
@@ -81,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--tta", default=None, help="none | mean | max (default: the model's)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--zoom", type=float, default=1.0,
+                        help="resample every image (linear) and its labels (nearest) by this "
+                             "factor first: objects at another scale than the training one")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     peers = dict(item.split("=", 1) for item in args.peer_labels)
@@ -88,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for set_name in args.sets:
-        items = list(held_out(set_name))
+        items = [zoomed(item, args.zoom) for item in held_out(set_name)]
         for model in args.model:
             predictor = load_model(model, threads=args.threads)
             triples, seconds, pixels = [], 0.0, 0
@@ -112,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{row['set']:<15} {row['method'][-14:]:<14} {row['images']:>3} "
               + " ".join(f"{row[c]:8.4f}" if isinstance(row[c], float) else f"{row[c]:>8}"
                          for c in COLUMNS) + f" {speed:>6}")
-    line = json.dumps({"benchmark": "cells", "tta": args.tta, "rows": rows})
+    line = json.dumps({"benchmark": "cells", "tta": args.tta, "zoom": args.zoom, "rows": rows})
     print(line)
     if args.json:
         Path(args.json).write_text(line + "\n", encoding="utf-8")
