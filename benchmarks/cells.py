@@ -2,7 +2,7 @@
 the three whole-cell sets, each reported on its own, scored as in the Mesmer seed paper.
 
     python benchmarks/cells.py [--model cells|default|CKPT ...] [--peer-labels NAME=DIR ...]
-                               [--tta none] [--json FILE]
+                               [--tta none] [--degrade KIND LEVEL] [--json FILE]
 
 Sets (frames / images no bundled model trained on; ``configs/cells_model.yaml`` trains on the
 rest):
@@ -12,7 +12,8 @@ rest):
   (a consensus of top methods, not manual annotation).
 * ``Fluo-C2DL-MSC`` — whole-cell fluorescence, CTC sequence 01 frames 35–47 with gold SEG.
 
-Each image (resampled by ``--zoom`` first, to try other scales) is segmented as a user runs it
+Each image (degraded first with ``--degrade KIND LEVEL``: other scales, less signal, uneven
+illumination, … as ``benchmarks/generalization.py degrade``) is segmented as a user runs it
 (no flags but ``--tta``), and scored: F1@0.5, the mean
 F1 over IoU 0.50:0.05:0.95 (Mesmer / LIVECell), mean AP, CTC SEG and the DeepCell error types
 (missed, spurious, merged, split, catastrophe), summed over the set's objects; throughput in
@@ -36,6 +37,7 @@ import torch
 from dsb2018 import data_root
 from microseg.io.ctc import CTCSequence
 from microseg.io.images import read_array, read_labels
+from microseg.data.degrade import IDENTITY, KINDS, degrade
 from microseg.malloc import reexec_with_tuned_malloc
 from microseg.metrics import evaluate_arrays
 from microseg.pipelines.cells import segment
@@ -69,21 +71,15 @@ def held_out(set_name: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
             yield f"t{t:03d}", frame.image, frame.seg
 
 
-def zoomed(item: tuple[str, np.ndarray, np.ndarray], factor: float
-           ) -> tuple[str, np.ndarray, np.ndarray]:
-    """``(name, image, labels)`` resampled by ``factor``: the image linearly (its dtype kept),
-    the labels by nearest neighbour."""
-    if factor == 1.0:
+def degraded(item: tuple[str, np.ndarray, np.ndarray], index: int, kind: str, level: float
+             ) -> tuple[str, np.ndarray, np.ndarray]:
+    """``(name, image, labels)`` after :func:`microseg.data.degrade.degrade` (seeded by the
+    image's index, as ``benchmarks/generalization.py degrade`` does)."""
+    if level == IDENTITY[kind]:
         return item
-    from skimage.transform import rescale
-
-    from microseg.infer.resample import resize_labels
-
     name, image, labels = item
-    resampled = rescale(image.astype(np.float32), factor, order=1, anti_aliasing=factor < 1,
-                        channel_axis=-1 if image.ndim == 3 else None, preserve_range=True)
-    return name, resampled.astype(image.dtype), resize_labels(labels,
-                                                               resampled.shape[:labels.ndim])
+    rng = np.random.default_rng([index, KINDS.index(kind), int(level * 1000)])
+    return (name, *degrade(image, labels, kind, level, rng))
 
 
 def score(triples: list[tuple[str, np.ndarray, np.ndarray]]) -> dict:
@@ -99,9 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--tta", default=None, help="none | mean | max (default: the model's)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--zoom", type=float, default=1.0,
-                        help="resample every image (linear) and its labels (nearest) by this "
-                             "factor first: objects at another scale than the training one")
+    parser.add_argument("--degrade", nargs=2, metavar=("KIND", "LEVEL"),
+                        default=["scale", "1"],
+                        help=f"degrade every image first (microseg.data.degrade: one of "
+                             f"{', '.join(KINDS)}), e.g. scale 0.5 or signal 0.25")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     peers = dict(item.split("=", 1) for item in args.peer_labels)
@@ -109,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for set_name in args.sets:
-        items = [zoomed(item, args.zoom) for item in held_out(set_name)]
+        kind, level = args.degrade[0], float(args.degrade[1])
+        items = [degraded(item, k, kind, level) for k, item in enumerate(held_out(set_name))]
         for model in args.model:
             predictor = load_model(model, threads=args.threads)
             triples, seconds, pixels = [], 0.0, 0
@@ -133,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{row['set']:<15} {row['method'][-14:]:<14} {row['images']:>3} "
               + " ".join(f"{row[c]:8.4f}" if isinstance(row[c], float) else f"{row[c]:>8}"
                          for c in COLUMNS) + f" {speed:>6}")
-    line = json.dumps({"benchmark": "cells", "tta": args.tta, "zoom": args.zoom, "rows": rows})
+    line = json.dumps({"benchmark": "cells", "tta": args.tta, "degrade": args.degrade, "rows": rows})
     print(line)
     if args.json:
         Path(args.json).write_text(line + "\n", encoding="utf-8")
